@@ -1,0 +1,39 @@
+# Targets mirror the README; PY is the virtualenv's python.
+VENV ?= .venv
+PY = $(VENV)/bin/python
+
+.PHONY: setup baselines test lint lab bench cv pretrain notebooks
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	# torch 2.13 first: on our CI machine it resolves to the CPU build (no CUDA download)
+	$(PY) -m pip install "torch==2.13.*"
+	$(PY) -m pip install -e ".[dev]"
+
+setup: $(PY)
+
+baselines: setup
+	$(PY) -m posepred evaluate --predictor zero-velocity --split valid
+	$(PY) -m posepred evaluate --predictor constant-velocity --split valid
+	$(PY) -m posepred evaluate --predictor damped-velocity --split valid
+
+lint: setup
+	$(VENV)/bin/ruff check posepred tests benchmarks notebooks/*.py
+
+test: setup
+	$(PY) scripts/check_notebooks_synced.py
+	$(VENV)/bin/pytest tests
+	$(VENV)/bin/pytest --nbval notebooks/ --nbval-sanitize-with notebooks/sanitize.cfg -p no:randomly
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks/
+
+bench: setup
+	$(PY) benchmarks/bench.py
+
+cv: setup
+	$(PY) -m posepred cv --init checkpoints/pretrained
+
+pretrain: setup
+	$(PY) -m posepred pretrain

@@ -1,0 +1,53 @@
+"""Extrapolation baselines: ``observed (..., 16, 13, 3) -> predicted (..., 14, 13, 3)``."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .data import N_FUTURE, N_OBSERVED
+from .metrics import vim_per_frame
+
+DEFAULT_DAMPING = 0.8
+
+
+def damped_velocity(observed: torch.Tensor, factor: float = DEFAULT_DAMPING,
+                    n_future: int = N_FUTURE) -> torch.Tensor:
+    """Keep moving with the last velocity ``v``, damped: future step k (1-based) is ``factor**k * v``."""
+    observed = torch.as_tensor(observed)
+    last = observed[..., -1, :, :]
+    velocity = last - observed[..., -2, :, :]
+    powers = factor ** torch.arange(1, n_future + 1, dtype=observed.dtype, device=observed.device)
+    offsets = torch.cumsum(powers, dim=0).view(-1, 1, 1)
+    return last.unsqueeze(-3) + offsets * velocity.unsqueeze(-3)
+
+
+def zero_velocity(observed: torch.Tensor, n_future: int = N_FUTURE) -> torch.Tensor:
+    """Repeat the last observed pose."""
+    return damped_velocity(observed, 0.0, n_future)
+
+
+def constant_velocity(observed: torch.Tensor, n_future: int = N_FUTURE) -> torch.Tensor:
+    """Keep moving with the last observed frame-to-frame velocity."""
+    return damped_velocity(observed, 1.0, n_future)
+
+
+def fit_damping_factor(windows, grid=None) -> float:
+    """The damping factor with the lowest mean VIM on training ``windows (W, 30, 13, 3)``.
+
+    Chosen on training windows only, never on the samples being scored.
+    """
+    windows = torch.as_tensor(np.asarray(windows), dtype=torch.float64)
+    if len(windows) == 0:
+        raise ValueError("fit_damping_factor needs at least one training window")
+    observed, future = windows[:, :N_OBSERVED], windows[:, N_OBSERVED:N_OBSERVED + N_FUTURE]
+    grid = np.round(np.arange(0.0, 1.0001, 0.02), 2) if grid is None else grid
+    scores = [vim_per_frame(damped_velocity(observed, float(f)), future).mean() for f in grid]
+    return float(grid[int(np.argmin(scores))])
+
+
+PREDICTORS = {
+    "zero-velocity": zero_velocity,
+    "constant-velocity": constant_velocity,
+    "damped-velocity": damped_velocity,
+}

@@ -1,0 +1,254 @@
+"""SoMoF 3DPW data: load and validate the JSON files, stitch samples into tracks, cut windows.
+
+Shapes (N samples, 2 persons, 13 joints, xyz in metres, y up):
+
+- observed poses ``(N, 2, 16, 13, 3)``, future poses ``(N, 2, 14, 13, 3)`` (None for ``test``),
+- frame paths ``N x 16`` strings such as ``courtyard_hug_00/image_00020.jpg``.
+
+Every fault in a file raises :class:`DataError` naming the file and what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .skeleton import N_COORDS, N_JOINTS, mirror_permutation
+
+N_OBSERVED = 16
+N_FUTURE = 14
+WINDOW = N_OBSERVED + N_FUTURE
+MAX_BOUNDARY_STEP = 0.25  # metres, mean joint displacement allowed between stitched samples
+_FRAME_PATH = re.compile(r"^(?P<sequence>[^/]+)/image_(?P<frame>\d+)\.jpg$")
+
+
+class DataError(ValueError):
+    """A data file is missing or malformed; the message names the file and the fault."""
+
+
+def default_data_dir() -> Path:
+    """``$POSEPRED_DATA`` if set, else the repository's ``somof_data_3dpw/``."""
+    env = os.environ.get("POSEPRED_DATA")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "somof_data_3dpw"
+
+
+def _read_json(path: Path):
+    if not path.is_file():
+        raise DataError(f"{path}: file not found" if not path.exists() else f"{path}: not a regular file")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except PermissionError as exc:
+        raise DataError(f"{path}: permission denied") from exc
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text (binary or corrupted file)") from exc
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+    except (RecursionError, OSError, ValueError) as exc:
+        raise DataError(f"{path}: unreadable JSON ({type(exc).__name__})") from exc
+
+
+def _read_poses(path: Path, n_frames: int) -> np.ndarray:
+    """Read ``[N][2][n_frames][39]`` poses as float64 ``(N, 2, n_frames, 13, 3)``."""
+    raw = _read_json(path)
+    expected = f"[N][2][{n_frames}][{N_COORDS}]"
+    if not isinstance(raw, list) or not raw:
+        raise DataError(f"{path}: expected a non-empty list shaped {expected}, got {type(raw).__name__}"
+                        + (" (empty)" if isinstance(raw, list) else ""))
+    try:
+        array = np.asarray(raw, dtype=np.float64)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise DataError(f"{path}: ragged or non-numeric entries, expected {expected} numbers") from exc
+    if array.ndim != 4 or array.shape[1:] != (2, n_frames, N_COORDS):
+        raise DataError(f"{path}: wrong shape {list(array.shape)}, expected {expected}")
+    bad = ~np.isfinite(array)
+    if bad.any():
+        sample = int(np.argwhere(bad)[0][0])
+        raise DataError(f"{path}: {int(bad.sum())} non-finite values (NaN or Inf), first in sample {sample}")
+    return array.reshape(len(array), 2, n_frames, N_JOINTS, 3)
+
+
+def _read_frame_paths(path: Path) -> tuple[list[str], np.ndarray]:
+    """Read ``[N][16]`` frame paths; returns each sample's sequence and image numbers ``(N, 16)``."""
+    raw = _read_json(path)
+    if not isinstance(raw, list) or not raw:
+        raise DataError(f"{path}: expected a non-empty list shaped [N][{N_OBSERVED}] of image paths")
+    sequences, numbers = [], []
+    for i, row in enumerate(raw):
+        if not isinstance(row, list) or len(row) != N_OBSERVED:
+            raise DataError(f"{path}: sample {i} should list {N_OBSERVED} image paths")
+        matches = [_FRAME_PATH.match(p) if isinstance(p, str) else None for p in row]
+        if not all(matches):
+            raise DataError(f"{path}: sample {i} has a path not shaped 'sequence/image_00020.jpg'")
+        names = {m["sequence"] for m in matches}
+        if len(names) != 1:
+            raise DataError(f"{path}: sample {i} mixes sequences {sorted(names)}")
+        frames = [int(m["frame"]) for m in matches]
+        steps = set(np.diff(frames).tolist())
+        if len(steps) != 1 or steps.pop() <= 0:
+            raise DataError(f"{path}: sample {i} frame numbers are not evenly increasing: {frames}")
+        sequences.append(names.pop())
+        numbers.append(frames)
+    return sequences, np.asarray(numbers, dtype=np.int64)
+
+
+@dataclass
+class SomofSplit:
+    """One split of the benchmark. ``future`` is None when the ground truth is hidden (test)."""
+
+    name: str
+    observed: np.ndarray  # (N, 2, 16, 13, 3) float64
+    future: np.ndarray | None  # (N, 2, 14, 13, 3) float64
+    sequences: list[str]  # sequence name of each sample
+    frame_numbers: np.ndarray  # (N, 16) image numbers of the observed frames
+
+    def __len__(self) -> int:
+        return len(self.observed)
+
+    @property
+    def sequence_names(self) -> list[str]:
+        """Sequence names in order of first appearance."""
+        return list(dict.fromkeys(self.sequences))
+
+    def sample_mask(self, include=None, exclude=None) -> np.ndarray:
+        """Boolean mask over samples: sequences in ``include`` (all if None), minus ``exclude``."""
+        known = set(self.sequences)
+        for names in (include, exclude):
+            unknown = sorted(set(names or ()) - known)
+            if unknown:
+                raise DataError(f"split '{self.name}': unknown sequences {unknown}; known: {sorted(known)}")
+        keep = np.array([include is None or s in include for s in self.sequences])
+        return keep & np.array([s not in (exclude or ()) for s in self.sequences])
+
+    def subset(self, mask: np.ndarray) -> SomofSplit:
+        """The samples where ``mask`` is true, order kept."""
+        return SomofSplit(self.name, self.observed[mask],
+                          None if self.future is None else self.future[mask],
+                          [s for s, m in zip(self.sequences, mask) if m], self.frame_numbers[mask])
+
+
+def load_split(split: str, data_dir: str | os.PathLike | None = None) -> SomofSplit:
+    """Load ``3dpw_{split}_in.json``, ``_out.json`` (if present) and ``_frames_in.json``."""
+    root = Path(data_dir) if data_dir is not None else default_data_dir()
+    if not root.is_dir():
+        raise DataError(f"{root}: data directory not found (pass --data DIR or set POSEPRED_DATA)")
+    observed = _read_poses(root / f"3dpw_{split}_in.json", N_OBSERVED)
+    out_path = root / f"3dpw_{split}_out.json"
+    future = _read_poses(out_path, N_FUTURE) if out_path.exists() else None
+    frames_path = root / f"3dpw_{split}_frames_in.json"
+    sequences, numbers = _read_frame_paths(frames_path)
+    if future is not None and len(future) != len(observed):
+        raise DataError(f"{out_path}: {len(future)} samples but {split}_in has {len(observed)}")
+    if len(sequences) != len(observed):
+        raise DataError(f"{frames_path}: {len(sequences)} samples but {split}_in has {len(observed)}")
+    return SomofSplit(split, observed, future, sequences, numbers)
+
+
+@dataclass
+class Track:
+    """A continuous stretch of one person: ``positions`` is ``(frames, 13, 3)`` at 15 Hz."""
+
+    sequence: str
+    person: int
+    first_image: int
+    positions: np.ndarray
+
+
+def stitch_tracks(split: SomofSplit, max_step: float = MAX_BOUNDARY_STEP) -> list[Track]:
+    """Join consecutive samples of each sequence into one track per person.
+
+    Sample k+1 continues sample k when its first image follows the last future image at the same
+    frame step and the pose jump across the boundary (mean joint displacement) is at most
+    ``max_step`` metres; otherwise the track is split there.
+    """
+    if split.future is None:
+        raise DataError(f"split '{split.name}' has no future poses: nothing to stitch")
+    full = np.concatenate([split.observed, split.future], axis=2)  # (N, 2, 30, 13, 3)
+    steps = split.frame_numbers[:, 1] - split.frame_numbers[:, 0]
+    tracks: list[Track] = []
+    for person in range(full.shape[1]):
+        current: list[np.ndarray] = []
+        start = 0
+        for i in range(len(split)):
+            continues = (
+                current and split.sequences[i] == split.sequences[i - 1]
+                and steps[i] == steps[i - 1]
+                and split.frame_numbers[i, 0] == split.frame_numbers[i - 1, 0] + WINDOW * steps[i]
+                and np.linalg.norm(full[i, person, 0] - full[i - 1, person, -1], axis=-1).mean() <= max_step
+            )
+            if not continues:
+                if current:
+                    tracks.append(Track(split.sequences[start], person, int(split.frame_numbers[start, 0]),
+                                        np.concatenate(current)))
+                current, start = [], i
+            current.append(full[i, person])
+        tracks.append(Track(split.sequences[start], person, int(split.frame_numbers[start, 0]),
+                            np.concatenate(current)))
+    return sorted(tracks, key=lambda t: (t.sequence, t.first_image, t.person))
+
+
+def cut_windows(tracks: list[Track], length: int = WINDOW, stride: int = 1) -> np.ndarray:
+    """Every ``length``-frame window of every track, ``stride`` frames apart: ``(W, length, 13, 3)``."""
+    if stride < 1 or length < 2:
+        raise ValueError(f"need stride >= 1 and length >= 2, got stride={stride}, length={length}")
+    pieces = [t.positions[s:s + length] for t in tracks
+              for s in range(0, len(t.positions) - length + 1, stride)]
+    if not pieces:
+        return np.zeros((0, length, N_JOINTS, 3))
+    return np.stack(pieces)
+
+
+class WindowDataset(torch.utils.data.Dataset):
+    """Person windows as one precomputed float tensor ``(W, 30, 13, 3)``; item i is window i."""
+
+    def __init__(self, windows: np.ndarray, dtype: torch.dtype = torch.float32):
+        self.windows = torch.as_tensor(np.asarray(windows), dtype=dtype)
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, index):
+        return self.windows[index]
+
+
+def rotate_about_y(positions: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
+    """Rotate each item about the vertical axis: ``(B, ..., 3)`` by ``angles (B,)`` radians."""
+    cos, sin = torch.cos(angles), torch.sin(angles)
+    zero, one = torch.zeros_like(angles), torch.ones_like(angles)
+    rotation = torch.stack([cos, zero, sin, zero, one, zero, -sin, zero, cos], dim=-1).view(-1, 3, 3)
+    flat = positions.reshape(len(positions), -1, 3)
+    return (flat @ rotation.transpose(1, 2)).reshape(positions.shape)
+
+
+def mirror(positions: torch.Tensor) -> torch.Tensor:
+    """Swap left and right: negate x and exchange the mirror-pair joints, ``(..., 13, 3)``."""
+    flipped = positions[..., mirror_permutation(), :].clone()
+    flipped[..., 0] = -flipped[..., 0]
+    return flipped
+
+
+def augment(batch: torch.Tensor, generator: torch.Generator, rotate: bool = True,
+            mirror_prob: float = 0.5) -> torch.Tensor:
+    """Random y-rotation (uniform angle) and random mirroring of a batch ``(B, F, 13, 3)``.
+
+    Both keep every bone length; random numbers come from ``generator`` (on the CPU).
+    """
+    if rotate:
+        angles = torch.rand(len(batch), generator=generator) * (2 * math.pi)
+        batch = rotate_about_y(batch, angles.to(batch.device, batch.dtype))
+    if mirror_prob > 0:
+        flip = (torch.rand(len(batch), generator=generator) < mirror_prob).to(batch.device)
+        batch = torch.where(flip.view(-1, 1, 1, 1), mirror(batch), batch)
+    return batch
+
+
+def split_windows(split: SomofSplit, include=None, exclude=None, stride: int = 1) -> np.ndarray:
+    """Windows ``(W, 30, 13, 3)`` from the stitched tracks of the selected sequences of ``split``."""
+    return cut_windows(stitch_tracks(split.subset(split.sample_mask(include, exclude))), stride=stride)

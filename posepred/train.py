@@ -1,0 +1,194 @@
+"""Training DeRPoF: loss, a trainer loop you can watch, checkpoints and exact resumption.
+
+    trainer = Trainer(config, train_windows, valid_observed, valid_future, callbacks=[plot_fn])
+    history = trainer.fit()        # one dict per epoch; plot_fn(record) is called after each
+
+``train_windows`` is ``(W, 30, 13, 3)`` person windows; validation arrays are
+``(N, 2, 16, 13, 3)`` / ``(N, 2, 14, 13, 3)`` scenes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from . import checkpoint as ckpt
+from .config import Config
+from .data import N_OBSERVED, augment
+from .metrics import summary
+from .models import DeRPoF, resolve_device
+from .motion import positions_to_velocities, split_global_local
+
+__all__ = ["Config", "Trainer", "TrainingDiverged", "derpof_loss", "format_record"]
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint was kept."""
+
+
+def derpof_loss(model: DeRPoF, observed: torch.Tensor, future: torch.Tensor, config: Config, sample: bool = True):
+    """DESIGN.md loss on velocities: ``MSE(global) + local_weight * (mean L2 local error + kl_weight * KL)``.
+
+    ``observed (B, 16, 13, 3)``, ``future (B, F, 13, 3)``; returns ``(loss, predicted positions)``.
+    The local error is the Euclidean norm per joint and frame; KL is summed over the latent
+    dimensions and averaged over the batch.
+    """
+    target = positions_to_velocities(torch.cat([observed[:, -1:], future], dim=1))
+    target_g, target_l = split_global_local(target)
+    pred_g, pred_l, mean, log_var = model.forward_velocities(observed, sample=sample, n_future=future.shape[1])
+    loss_g = torch.mean((pred_g - target_g) ** 2)
+    loss_l = (pred_l.unflatten(-1, (-1, 3)) - target_l).norm(dim=-1).mean()
+    kl = -0.5 * torch.mean(torch.sum(1 + log_var - mean ** 2 - log_var.exp(), dim=-1))
+    loss = loss_g + config.local_weight * (loss_l + config.kl_weight * kl)
+    return loss, model.to_positions(observed, pred_g, pred_l)
+
+
+def format_record(record: dict) -> str:
+    """One log line per epoch, like the seed's."""
+    parts = [f"e: {record['epoch']}", f"lr: {record['lr']:.5f}"]
+    for split in ("train", "valid"):
+        if f"{split}_loss" in record:
+            parts.append(f"{split} loss {record[f'{split}_loss']:.5f} ade {record[f'{split}_ade_rms']:.4f} "
+                         f"fde {record[f'{split}_fde_rms']:.4f} vim900 {record[f'{split}_vim_900']:.2f}")
+    return " | ".join(parts)
+
+
+class Trainer:
+    """Adam + ReduceLROnPlateau on the training loss, a tqdm bar per run, a callback per epoch.
+
+    ``callbacks`` are called with each epoch's record (a dict of floats). Checkpoints are written
+    to ``config.checkpoint_dir`` after every epoch when ``save`` is true.
+    """
+
+    def __init__(self, config: Config, train_windows, valid_observed=None, valid_future=None,
+                 callbacks: list[Callable[[dict], None]] = (), save: bool = True, progress: bool = True):
+        self.config, self.callbacks, self.save, self.progress = config, list(callbacks), save, progress
+        self.device = resolve_device(config.dev)
+        self.dtype = torch.float64 if config.double else torch.float32
+        torch.manual_seed(config.seed)
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.windows = torch.as_tensor(np.asarray(train_windows), dtype=self.dtype)
+        if len(self.windows) == 0:
+            raise ValueError("no training windows: check the split and sequence selection")
+        if config.pin_memory and self.device.type == "cuda":
+            self.windows = self.windows.pin_memory()
+        self.valid = None
+        if valid_observed is not None and valid_future is not None:
+            self.valid = tuple(torch.as_tensor(np.asarray(a), dtype=self.dtype, device=self.device).flatten(0, 1)
+                               for a in (valid_observed, valid_future))
+        self.model = DeRPoF(**config.model_kwargs()).to(self.device, self.dtype)
+        if config.init_checkpoint:
+            init, _ = ckpt.load_model(config.init_checkpoint, config)
+            self.model.load_state_dict(init.state_dict())
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            self.optimizer, factor=config.scheduler_factor, patience=config.scheduler_patience)
+        self.epoch, self.history = 0, []
+        if config.load_checkpoint:
+            self.resume(config.checkpoint_dir)
+
+    # -- checkpoints -------------------------------------------------------------------------
+    def state(self) -> dict:
+        return {"epoch": self.epoch, "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(), "torch_rng": torch.get_rng_state(),
+                "generator": self.generator.get_state(), "history": self.history}
+
+    def save_checkpoint(self, directory: str | Path | None = None) -> None:
+        ckpt.save_checkpoint(directory or self.config.checkpoint_dir, self.model, self.config, self.state())
+
+    def resume(self, directory: str | Path) -> None:
+        """Load weights, optimiser, scheduler, epoch and random states saved by :meth:`save_checkpoint`."""
+        model, _ = ckpt.load_model(directory, self.config)
+        state = ckpt.load_training_state(directory)
+        self.model.load_state_dict(model.state_dict())
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+            torch.set_rng_state(state["torch_rng"])
+            self.generator.set_state(state["generator"])
+        except (KeyError, ValueError, RuntimeError, TypeError) as exc:
+            raise ckpt.CheckpointError(f"{Path(directory) / 'training_state.pt'}: unusable training "
+                                       f"state ({exc})") from exc
+        self.epoch, self.history = int(state["epoch"]), list(state.get("history", []))
+
+    # -- the loop ----------------------------------------------------------------------------
+    def batches(self):
+        """Person windows in batches of ``2 * batch_size``, shuffled and augmented on the fly."""
+        n, size = len(self.windows), 2 * self.config.batch_size
+        order = torch.randperm(n, generator=self.generator) if self.config.loader_shuffle else torch.arange(n)
+        for start in range(0, n, size):
+            batch = self.windows[order[start:start + size]].to(self.device, non_blocking=True)
+            if self.config.rotate or self.config.mirror:
+                batch = augment(batch, self.generator, self.config.rotate, 0.5 if self.config.mirror else 0.0)
+            yield batch[:, :N_OBSERVED], batch[:, N_OBSERVED:]
+
+    def train_epoch(self) -> dict:
+        self.model.train()
+        total, count, predictions, targets = 0.0, 0, [], []
+        for observed, future in self.batches():
+            loss, predicted = derpof_loss(self.model, observed, future, self.config)
+            if not torch.isfinite(loss):
+                raise TrainingDiverged(f"epoch {self.epoch + 1}: loss became {loss.item()}; training stopped, "
+                                       f"last good checkpoint kept in {self.config.checkpoint_dir}")
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if self.config.grad_clip:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+            self.optimizer.step()
+            total, count = total + loss.item() * len(observed), count + len(observed)
+            predictions.append(predicted.detach())
+            targets.append(future)
+        metrics = summary(torch.cat(predictions), torch.cat(targets))
+        return {"train_loss": total / count, **{f"train_{k}": v for k, v in metrics.items()}}
+
+    @torch.no_grad()
+    def validate(self) -> dict:
+        """Loss (z = mean) and metrics on the validation scenes; {} when there are none."""
+        if self.valid is None:
+            return {}
+        self.model.eval()
+        loss, predicted = derpof_loss(self.model, *self.valid, self.config, sample=False)
+        metrics = summary(predicted, self.valid[1])
+        return {"valid_loss": loss.item(), **{f"valid_{k}": v for k, v in metrics.items()}}
+
+    def fit(self) -> list[dict]:
+        """Train up to ``config.n_epochs`` (counting epochs already done when resumed)."""
+        bar = tqdm(range(self.epoch, self.config.n_epochs), desc="epochs", disable=not self.progress,
+                   initial=self.epoch, total=self.config.n_epochs)
+        try:
+            for _ in bar:
+                record = {"epoch": self.epoch + 1, "lr": self.optimizer.param_groups[0]["lr"]}
+                record.update(self.train_epoch())
+                record.update(self.validate())
+                self.scheduler.step(record["train_loss"])
+                self.epoch += 1
+                self.history.append(record)
+                if self.save:
+                    self.save_checkpoint()
+                    ckpt.atomic_write_text(Path(self.config.checkpoint_dir) / "history.json",
+                                           _json_dumps(self.history))
+                bar.set_postfix(loss=f"{record['train_loss']:.4f}",
+                                vim900=f"{record.get('valid_vim_900', math.nan):.1f}")
+                for callback in self.callbacks:
+                    callback(record)
+        except KeyboardInterrupt:
+            where = f"; resume with --load_checkpoint true from {self.config.checkpoint_dir}" if self.save else ""
+            tqdm.write(f"interrupted after epoch {self.epoch}{where}")
+        finally:
+            bar.close()
+        return self.history
+
+
+def _json_dumps(value) -> str:
+    import json
+    return json.dumps(value, indent=1)
+
+
+def config_fields() -> list[str]:
+    return [f.name for f in dataclasses.fields(Config)]

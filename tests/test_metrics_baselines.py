@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+import torch
+
+from posepred.baselines import constant_velocity, damped_velocity, fit_damping_factor, zero_velocity
+from posepred.metrics import format_table, mpjpe, rms_joint_error, summary, vim_at_horizons, vim_per_frame
+
+REFERENCE = {  # DESIGN.md, VIM cm on valid at 100/240/500/640/900 ms
+    "zero": (zero_velocity, [20.90, 40.75, 71.26, 81.84, 97.16]),
+    "constant": (constant_velocity, [9.88, 27.69, 72.00, 94.69, 140.78]),
+    "damped": (damped_velocity, [10.17, 26.36, 58.28, 70.38, 89.52]),
+}
+
+
+@pytest.mark.parametrize("name", REFERENCE)
+def test_reference_table(valid, name):
+    predictor, expected = REFERENCE[name]
+    got = vim_at_horizons(predictor(torch.as_tensor(valid.observed)), valid.future)
+    assert list(got) == [100, 240, 500, 640, 900]
+    np.testing.assert_allclose(list(got.values()), expected, atol=0.005 + 1e-9)
+
+
+def test_vim_definition_by_hand():
+    target = np.zeros((1, 2, 14, 13, 3))
+    prediction = target.copy()
+    prediction[0, 0, :, 0, 0] = 0.03  # one joint off by 3 cm for person 0
+    prediction[0, 1, :, :, 1] = 0.01  # every joint off by 1 cm for person 1
+    per_frame = vim_per_frame(prediction, target)
+    np.testing.assert_allclose(per_frame, (3 + np.sqrt(13)) / 2)
+    rms = rms_joint_error(prediction, target)
+    np.testing.assert_allclose(rms[0], 0.03 / np.sqrt(13))
+    np.testing.assert_allclose(mpjpe(prediction, target)[1], 0.01)
+    assert summary(target, target)["vim_900"] == 0
+
+
+def test_mpjpe_never_exceeds_rms(valid):
+    scores = summary(zero_velocity(torch.as_tensor(valid.observed)), valid.future)
+    assert scores["ade_mpjpe"] <= scores["ade_rms"] and scores["fde_mpjpe"] <= scores["fde_rms"]
+    assert scores["fde_rms"] > scores["ade_rms"]
+
+
+def test_metric_shape_mismatch_is_an_error():
+    with pytest.raises(ValueError, match="same shape"):
+        vim_per_frame(np.zeros((2, 14, 13, 3)), np.zeros((2, 13, 13, 3)))
+
+
+def test_table_labels_units():
+    text = format_table({"x": {"vim_100": 1.0}})
+    assert "VIM in cm" in text and "rms" in text and "-" in text
+    assert format_table({"x": {"vim_100": 1.0}}, markdown=True).startswith("| predictor |")
+
+
+def test_baseline_shapes_and_definitions():
+    observed = torch.randn(5, 2, 16, 13, 3, dtype=torch.float64)
+    for predictor in (zero_velocity, constant_velocity, damped_velocity):
+        assert predictor(observed).shape == (5, 2, 14, 13, 3)
+    torch.testing.assert_close(zero_velocity(observed)[..., 7, :, :], observed[..., -1, :, :])
+    step = observed[..., -1, :, :] - observed[..., -2, :, :]
+    torch.testing.assert_close(constant_velocity(observed)[..., 2, :, :], observed[..., -1, :, :] + 3 * step)
+    torch.testing.assert_close(damped_velocity(observed, 0.5)[..., 1, :, :], observed[..., -1, :, :] + 0.75 * step)
+
+
+def test_damping_factor_is_fitted_on_given_windows():
+    t = torch.arange(30, dtype=torch.float64).view(1, 30, 1, 1)
+    moving = torch.randn(3, 1, 13, 3, dtype=torch.float64) + 0.05 * t  # constant velocity
+    assert fit_damping_factor(moving.numpy()) == 1.0
+    still = torch.randn(3, 1, 13, 3, dtype=torch.float64).expand(3, 30, 13, 3).clone()
+    still[:, 15] += 0.1  # one jitter just before the cut: best not to extrapolate it
+    assert fit_damping_factor(still.numpy()) == 0.0
+    with pytest.raises(ValueError):
+        fit_damping_factor(np.zeros((0, 30, 13, 3)))
