@@ -1,0 +1,177 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from posepred.checkpoint import CheckpointError, load_model, save_checkpoint
+from posepred.config import Config
+from posepred.data import cut_windows, stitch_tracks
+from posepred.models import DeRPoF, Decoder, Encoder, GlobalLSTM, LocalVAE, resolve_device
+from posepred.train import Trainer, TrainingDiverged, derpof_loss, format_record
+
+
+@pytest.fixture(scope="module")
+def windows(valid):
+    return cut_windows(stitch_tracks(valid.subset(valid.sample_mask(include=["courtyard_hug_00"]))), stride=5)
+
+
+def test_entry_point_shapes():
+    torch.manual_seed(0)
+    model = DeRPoF()
+    observed = torch.randn(6, 16, 13, 3)
+    assert model(observed).shape == (6, 14, 13, 3)
+    assert model(observed, n_samples=4).shape == (4, 6, 14, 13, 3)
+    assert model(observed, n_future=3).shape == (6, 3, 13, 3)
+    assert GlobalLSTM()(torch.randn(6, 15, 3)).shape == (6, 14, 3)
+    mean, log_var = Encoder()(torch.randn(6, 15, 39))
+    assert mean.shape == log_var.shape == (6, 32)
+    assert Decoder().initial_state(mean)[0].shape == (6, 64)
+    out, mean, _ = LocalVAE()(torch.randn(6, 15, 39))
+    assert out.shape == (6, 14, 39)
+    assert next(model.parameters()).dtype == torch.float32
+
+
+def test_mean_prediction_is_deterministic_and_samples_differ():
+    model = DeRPoF().eval()
+    observed = torch.randn(3, 16, 13, 3)
+    torch.testing.assert_close(model(observed), model(observed))
+    samples = model(observed, n_samples=5)
+    assert not torch.allclose(samples[0], samples[1])
+
+
+def test_translation_equivariance():
+    model = DeRPoF().eval().double()
+    observed = torch.randn(5, 16, 13, 3, dtype=torch.float64)
+    shift = torch.tensor([3.0, -1.0, 250.0], dtype=torch.float64)
+    torch.testing.assert_close(model(observed + shift), model(observed) + shift)
+
+
+def test_double_precision_option():
+    model = DeRPoF().double()
+    assert model(torch.randn(2, 16, 13, 3, dtype=torch.float64)).dtype == torch.float64
+
+
+def test_device_resolution():
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type in ("cpu", "cuda", "mps")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            resolve_device("cuda")
+
+
+def test_tiny_overfit(windows, tmp_path):
+    config = Config(n_epochs=40, batch_size=4, lr=0.004, checkpoint_dir=str(tmp_path), dropout=0.0)
+    trainer = Trainer(config, windows[:8], save=False, progress=False)
+    history = trainer.fit()
+    assert history[-1]["train_loss"] < 0.5 * history[0]["train_loss"]
+    assert "train_vim_900" in history[-1] and "e: 40" in format_record(history[-1])
+
+
+def test_callback_and_history_and_checkpoint_files(valid, windows, tmp_path):
+    seen = []
+    held = valid.subset(valid.sample_mask(include=["courtyard_dancing_00"]))
+    config = Config(n_epochs=2, checkpoint_dir=str(tmp_path))
+    Trainer(config, windows, held.observed, held.future, callbacks=[seen.append], progress=False).fit()
+    assert [r["epoch"] for r in seen] == [1, 2] and "valid_vim_100" in seen[0]
+    for name in ("checkpoint_g.pt", "checkpoint_l.pt", "config.json", "training_state.pt", "history.json"):
+        assert (tmp_path / name).is_file()
+    assert json.loads((tmp_path / "history.json").read_text())[1]["epoch"] == 2
+    assert Config.load(tmp_path / "config.json") == config
+    model, _ = load_model(tmp_path)
+    assert isinstance(model, DeRPoF)
+
+
+def _weights(model):
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+def test_resume_is_exact(windows, tmp_path):
+    base = Config(n_epochs=10, batch_size=8, rotate=True, mirror=True, seed=3)
+    straight = Trainer(base.replace(checkpoint_dir=str(tmp_path / "a")), windows, progress=False)
+    straight.fit()
+    Trainer(base.replace(n_epochs=5, checkpoint_dir=str(tmp_path / "b")), windows, progress=False).fit()
+    resumed = Trainer(base.replace(checkpoint_dir=str(tmp_path / "b"), load_checkpoint=True), windows,
+                      progress=False)
+    assert resumed.epoch == 5
+    resumed.fit()
+    assert torch.equal(_weights(straight.model), _weights(resumed.model))
+    assert straight.history == resumed.history
+
+
+def test_same_seed_same_weights(windows):
+    config = Config(n_epochs=2, batch_size=8, rotate=True, seed=7)
+    first = Trainer(config, windows, save=False, progress=False)
+    first.fit()
+    second = Trainer(config, windows, save=False, progress=False)
+    second.fit()
+    assert torch.equal(_weights(first.model), _weights(second.model))
+    assert first.history == second.history
+
+
+def test_loss_is_finite_and_positive(windows):
+    batch = torch.as_tensor(windows[:4], dtype=torch.float32)
+    loss, predicted = derpof_loss(DeRPoF(), batch[:, :16], batch[:, 16:], Config())
+    assert loss.item() > 0 and predicted.shape == (4, 14, 13, 3)
+
+
+# -- checkpoint error paths ----------------------------------------------------------------------
+@pytest.fixture
+def saved(tmp_path):
+    save_checkpoint(tmp_path, DeRPoF(), Config())
+    return tmp_path
+
+
+def test_checkpoint_from_other_hyperparameters(saved):
+    with pytest.raises(CheckpointError, match="hidden_dim: checkpoint 64, configured 128"):
+        load_model(saved, Config(hidden_dim=128))
+    config = json.loads((saved / "config.json").read_text())
+    config["latent_dim"] = 16
+    (saved / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match=r"checkpoint_l.pt: does not fit .*mean.weight: shape \[32, 64\]"):
+        load_model(saved)
+
+
+def test_missing_config(saved):
+    (saved / "config.json").unlink()
+    with pytest.raises(CheckpointError, match="config.json: missing"):
+        load_model(saved)
+
+
+def test_truncated_and_garbage_checkpoints(saved):
+    data = (saved / "checkpoint_g.pt").read_bytes()
+    (saved / "checkpoint_g.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="checkpoint_g.pt: not a readable torch checkpoint"):
+        load_model(saved)
+    (saved / "checkpoint_g.pt").write_bytes(b"\x00garbage" * 100)
+    with pytest.raises(CheckpointError, match="checkpoint_g.pt"):
+        load_model(saved)
+
+
+def test_file_that_is_not_a_state_dict(saved):
+    torch.save({"epoch": 3}, saved / "checkpoint_l.pt")
+    with pytest.raises(CheckpointError, match="not a state dict"):
+        load_model(saved)
+    torch.save([1, 2, 3], saved / "checkpoint_l.pt")
+    with pytest.raises(CheckpointError, match="not a state dict"):
+        load_model(saved)
+
+
+def test_unknown_config_field(saved):
+    (saved / "config.json").write_text(json.dumps({"hidden_dimension": 3}))
+    with pytest.raises(CheckpointError, match="unknown config fields"):
+        load_model(saved)
+
+
+def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(windows, tmp_path):
+    config = Config(n_epochs=1, batch_size=8, checkpoint_dir=str(tmp_path))
+    Trainer(config, windows, progress=False).fit()
+    good = (tmp_path / "checkpoint_g.pt").read_bytes()
+    broken = windows.copy()
+    broken[0, 20, 0, 0] = np.inf
+    trainer = Trainer(config.replace(n_epochs=2, load_checkpoint=True), broken, progress=False)
+    trainer.config = trainer.config.replace(loader_shuffle=False)
+    with pytest.raises(TrainingDiverged, match="last good checkpoint kept"):
+        trainer.fit()
+    assert (tmp_path / "checkpoint_g.pt").read_bytes() == good
+    load_model(tmp_path)
