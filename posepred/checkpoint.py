@@ -33,6 +33,9 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()
@@ -94,8 +97,20 @@ def _check_state(path: Path, module: torch.nn.Module, state) -> None:
         raise CheckpointError(f"{path}: non-finite weights in {bad[:4]}")
 
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def resolve_dir(directory: str | Path) -> Path:
+    """A checkpoint directory as given, or relative to the repository (so notebooks in
+    ``notebooks/`` find the shipped ``checkpoints/...`` too)."""
+    directory = Path(directory)
+    if directory.exists() or directory.is_absolute() or not (REPO_ROOT / directory).exists():
+        return directory
+    return REPO_ROOT / directory
+
+
 def load_config(directory: str | Path) -> Config:
-    path = Path(directory) / "config.json"
+    path = resolve_dir(directory) / "config.json"
     if not path.is_file():
         raise CheckpointError(f"{path}: missing (every checkpoint directory needs its config.json)")
     try:
@@ -110,7 +125,7 @@ def load_model(directory: str | Path, config: Config | None = None, device="cpu"
     When ``config`` is given, its model fields must match the checkpoint's; a mismatch raises
     :class:`CheckpointError` listing each differing field.
     """
-    directory = Path(directory)
+    directory = resolve_dir(directory)
     saved = load_config(directory)
     if config is not None:
         diff = [f"{k}: checkpoint {getattr(saved, k)!r}, configured {getattr(config, k)!r}"

@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_common(p)
 
     p = commands.add_parser("train", help="train DeRPoF (standard protocol: train split, valid split)")
+    p.add_argument("--recipe", choices=["seed", "finetune"], default="seed",
+                   help="starting Config: the seed's (default) or fine-tuning from checkpoints/pretrained")
     add_common(p)
     add_config_options(p)
 
@@ -103,17 +105,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, text in (("cv", "cross-validation by sequence on valid"), ("pretrain", "train on the mocap corpus")):
         p = commands.add_parser(name, help=text)
-        add_common(p, None)
-        add_config_options(p, skip=("data_dir",))
+        add_common(p, None if name == "cv" else "checkpoints/pretrained")
+        add_config_options(p)
         if name == "cv":
-            p.add_argument("--init", default=None, metavar="CHECKPOINT_DIR", help="fine-tune each fold from it")
-            p.add_argument("--recipe", choices=["seed", "best"], default="best",
-                           help="start from the seed's Config or the project's best recipe (default best)")
+            p.add_argument("--init", default=None, metavar="CHECKPOINT_DIR",
+                           help="fine-tune each fold from it (default: the recipe's, 'none' for random weights)")
+            p.add_argument("--recipe", choices=["seed", "finetune"], default="finetune",
+                           help="'finetune' (default): 10 epochs from checkpoints/pretrained with the project's "
+                                "best settings; 'seed': the seed's Config from random weights")
             p.add_argument("--samples", type=int, default=20, help="K for the best-of-K oracle row")
             p.add_argument("--results", default="results", metavar="DIR")
             p.add_argument("--save-folds", default=None, metavar="DIR", help="also save fold models under DIR/folds/")
         else:
-            p.add_argument("--corpus", default=None, metavar="NPZ", help="mocap corpus (default: data/mocap_cmu15.npz)")
+            p.add_argument("--corpus", default=None, metavar="NPZ", help="mocap corpus (default: data/mocap_cmu30.npz)")
 
     p = commands.add_parser("mocap", help="build the 15 Hz SoMoF-joint corpus from CMU motion capture")
     p.add_argument("--source", default="../shared/mocap_cmu", metavar="DIR")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .checkpoint import CheckpointError, load_model
+from .checkpoint import CheckpointError, load_model, resolve_dir
 from .cli import config_from_args, default_path, print_json
 from .config import RECIPES, Config
 from .cv import cross_validate, out_of_fold_predictions, write_cv_results
@@ -18,11 +18,13 @@ from .metrics import format_table, summary
 from .models import resolve_device
 from .train import Trainer, format_record
 
+SHIPPED_MODEL = default_path("checkpoints", "derpof")
+
 
 def score_checkpoints(directory: str | Path, split, device="cpu") -> tuple[np.ndarray, str]:
     """Predict ``split`` honestly: with the model in ``directory`` when it never saw these samples,
     else with ``directory/folds/<sequence>/`` (out of fold), else labelled as seen in training."""
-    directory = Path(directory)
+    directory = resolve_dir(directory)
     model, config = load_model(directory, device=device)
     seen = seen_sequences(config, split)
     if not seen:
@@ -34,6 +36,16 @@ def score_checkpoints(directory: str | Path, split, device="cpu") -> tuple[np.nd
             f"WARNING: model {directory} was trained on these samples ({sorted(seen)}): NOT a validation score")
 
 
+def _checkpoint_dir(args) -> Path:
+    """``--checkpoint-dir``, else ``checkpoints/`` when you trained there, else the shipped model."""
+    if getattr(args, "checkpoint_dir", None):
+        return Path(args.checkpoint_dir)
+    if Path("checkpoints", "checkpoint_g.pt").is_file():
+        return Path("checkpoints")
+    print(f"using the shipped model {SHIPPED_MODEL} (pass --checkpoint-dir to choose)", file=sys.stderr)
+    return SHIPPED_MODEL
+
+
 def _data_dir(args) -> Path:
     return Path(getattr(args, "data_dir", None) or default_data_dir())
 
@@ -43,8 +55,7 @@ def run_evaluate(args) -> int:
     if split.future is None:
         raise DataError(f"split '{args.split}' has no ground truth ({args.split}_out.json) to score against")
     if args.predictor == "derpof":
-        directory = getattr(args, "checkpoint_dir", "checkpoints")
-        predictions, label = score_checkpoints(directory, split, resolve_device(args.dev))
+        predictions, label = score_checkpoints(_checkpoint_dir(args), split, resolve_device(args.dev))
     else:
         predictions, label = baseline_predictions(args.predictor, split.observed, args.damping), args.predictor
     scores = summary(predictions, split.future)
@@ -82,7 +93,7 @@ def _training_data(config: Config):
 
 
 def run_train(args, base: Config | None = None) -> int:
-    config = config_from_args(args, base)
+    config = config_from_args(args, base or RECIPES[getattr(args, "recipe", "seed")])
     windows, valid = _training_data(config)
     print(f"training on {len(windows)} person windows of '{config.train_split}'"
           + (f", validating on {len(valid)} '{config.valid_split}' samples" if valid is not None else ""))
@@ -94,16 +105,14 @@ def run_train(args, base: Config | None = None) -> int:
 
 
 def run_pretrain(args) -> int:
-    base = RECIPES["pretrain"].replace(checkpoint_dir=str(default_path("checkpoints", "pretrained")))
     if getattr(args, "corpus", None):
         args.data_dir = args.corpus
-    return run_train(args, base)
+    return run_train(args, RECIPES["pretrain"])
 
 
 def run_valid(args) -> int:
     split = load_split("valid", _data_dir(args))
-    directory = getattr(args, "checkpoint_dir", "checkpoints")
-    predictions, label = score_checkpoints(directory, split, resolve_device(args.dev))
+    predictions, label = score_checkpoints(_checkpoint_dir(args), split, resolve_device(args.dev))
     scores = summary(predictions, split.future)
     if not 0 <= args.sample < len(split):
         raise ValueError(f"--sample {args.sample}: valid has samples 0..{len(split) - 1}")
@@ -122,7 +131,7 @@ def run_valid(args) -> int:
 
 def run_test(args) -> int:
     split = load_split("test", _data_dir(args))
-    directory = getattr(args, "checkpoint_dir", "checkpoints")
+    directory = _checkpoint_dir(args)
     model, config = load_model(directory, device=resolve_device(args.dev))
     predictions = predict(model, split.observed)
     path = write_poses_json(args.out, predictions, n_scenes=len(split))
@@ -132,11 +141,13 @@ def run_test(args) -> int:
 
 
 def run_cv(args) -> int:
-    config = config_from_args(args, RECIPES["seed" if args.recipe == "seed" else "cv"])
-    if args.init:
-        config = config.replace(init_checkpoint=args.init)
+    config = config_from_args(args, RECIPES[args.recipe])
+    if args.init is not None:
+        config = config.replace(init_checkpoint=None if args.init.lower() == "none" else args.init)
+    print(f"recipe '{args.recipe}', starting from "
+          + (f"the weights in {config.init_checkpoint}" if config.init_checkpoint else "random weights"))
     result = cross_validate(config, n_samples=args.samples, checkpoint_root=args.save_folds)
-    paths = write_cv_results(result, args.results, command=" ".join(["posepred"] + sys.argv[2:])
+    paths = write_cv_results(result, args.results, command=" ".join(["posepred", "cv"] + sys.argv[2:])
                              if sys.argv[1:2] == ["cv"] else "posepred cv")
     print(format_table(result.rows))
     print(f"{result.seconds:.0f} s; wrote " + ", ".join(str(p) for p in paths))

@@ -88,6 +88,10 @@ class Config:
 # Named starting points; the CLI's options override their fields.
 RECIPES = {
     "seed": Config(),
-    "pretrain": Config(train_split="mocap", n_epochs=20, rotate=True, mirror=True, grad_clip=1.0),
-    "cv": Config(n_epochs=30, rotate=True, mirror=True, grad_clip=1.0),
+    # pretraining on the CMU corpus, validated on all of valid (never trained on)
+    "pretrain": Config(train_split="mocap", n_epochs=20, rotate=True, mirror=True, grad_clip=1.0,
+                       residual_damping=0.8, checkpoint_dir="checkpoints/pretrained"),
+    # fine-tuning from the pretrained weights (cross-validation folds and the shipped model)
+    "finetune": Config(n_epochs=10, lr=0.001, rotate=True, mirror=True, grad_clip=1.0, residual_damping=0.8,
+                       init_checkpoint="checkpoints/pretrained"),
 }

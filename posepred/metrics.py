@@ -90,5 +90,5 @@ def format_table(rows: dict[str, dict[str, float]], markdown: bool = False) -> s
     else:
         lines = [f"{'predictor':<{width}}  " + "  ".join(f"{h:>9}" for h in HEADERS)]
         lines += [f"{n:<{width}}  " + "  ".join(f"{cell(rows[n], k):>9}" for k in COLUMNS) for n in names]
-    return "\n".join(lines) + "\n(VIM in cm; ADE/FDE in metres: rms = root-mean-square over joints, "\
-        "mpjpe = mean per-joint error)"
+    note = "(VIM in cm; ADE/FDE in metres: rms = root-mean-square over joints, mpjpe = mean per-joint error)"
+    return "\n".join(lines) + ("\n\n" if markdown else "\n") + note
