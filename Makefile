@@ -33,7 +33,12 @@ bench: setup
 	$(PY) benchmarks/bench.py
 
 cv: setup
-	$(PY) -m posepred cv --init checkpoints/pretrained
+	$(PY) -m posepred cv --save-folds checkpoints/derpof
+	$(PY) -m posepred.report
 
 pretrain: setup
 	$(PY) -m posepred pretrain
+
+notebooks: setup
+	cd notebooks && for f in [0-9][0-9]_*.py; do ../$(VENV)/bin/jupytext --sync $$f && \
+		../$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace $${f%.py}.ipynb; done

@@ -10,12 +10,15 @@ through the same leave-one-sequence-out cross-validation as `posepred cv`; numbe
 from __future__ import annotations
 
 import argparse
+import tempfile
 from pathlib import Path
 
 from posepred.checkpoint import atomic_write_text
 from posepred.config import RECIPES
 from posepred.cv import cross_validate
 from posepred.data import load_split
+from posepred.mocap import load_corpus_windows
+from posepred.train import Trainer
 
 SEED, FINETUNE = RECIPES["seed"], RECIPES["finetune"]
 EXPERIMENTS = {
@@ -36,6 +39,10 @@ EXPERIMENTS = {
     "finetune, local_weight 1.0": FINETUNE.replace(local_weight=1.0),
     "finetune, batch_size 16": FINETUNE.replace(batch_size=16),
 }
+PRETRAIN_FIRST = {  # experiments that need their own pretrained model: (pretraining Config, fine-tuning Config)
+    "pretrained and fine-tuned WITHOUT the residual over damped velocity":
+        (RECIPES["pretrain"].replace(residual_damping=None), FINETUNE.replace(residual_damping=None)),
+}
 HORIZONS = ("vim_100", "vim_240", "vim_500", "vim_640", "vim_900", "vim_mean")
 
 
@@ -50,17 +57,32 @@ def main() -> None:
              "10.17 / 26.36 / 58.28 / 70.38 / 89.52 | mean14 50.85.", "",
              "| experiment | 100 | 240 | 500 | 640 | 900 | mean14 | beats damped at all 5 | s |", "|---" * 9 + "|"]
     damped = (10.17, 26.36, 58.28, 70.38, 89.52)
-    for name, config in EXPERIMENTS.items():
+    for name, config in {**EXPERIMENTS, **PRETRAIN_FIRST}.items():
         if args.only and args.only not in name:
             continue
+        if name in PRETRAIN_FIRST:
+            pretrain, config = config
+            directory = tempfile.mkdtemp(prefix="pretrain_")
+            Trainer(pretrain.replace(checkpoint_dir=directory), load_corpus_windows(), progress=False).fit()
+            config = config.replace(init_checkpoint=directory)
         result = cross_validate(config, valid, n_samples=0, progress=False)
         row = result.rows["DeRPoF (z = mean)"]
         wins = all(row[k] < d for k, d in zip(HORIZONS, damped))
         lines.append(f"| {name} | " + " | ".join(f"{row[k]:.2f}" for k in HORIZONS)
                      + f" | {'yes' if wins else 'no'} | {result.seconds:.0f} |")
         print(lines[-1], flush=True)
+    lines += ["", NOTES]
     if not args.only:
         atomic_write_text(Path(args.out), "\n".join(lines) + "\n")
+
+
+NOTES = """Notes. Times are wall seconds on 2 CPU cores and vary with machine load. Pretraining on CMU
+motion capture and rotation/mirror augmentation are the levers that matter; predicting a
+correction over damped velocity wins the short horizons. `local_weight` and `kl_weight` change
+nothing measurable: net_g and net_l have separate parameters and Adam is invariant to the scale
+of each one's loss, and the VAE's posterior has collapsed onto the prior (KL about 2e-6 on valid),
+so the local decoder ignores z. The 'pretrained without residual' row needs its own pretraining
+run (about 2 minutes) and is measured on the same corpus."""
 
 
 if __name__ == "__main__":

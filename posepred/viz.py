@@ -11,7 +11,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .metrics import HORIZON_MS
+from .metrics import HORIZON_FRAMES, HORIZON_MS
 from .skeleton import BONES
 
 COLOURS = {"input": "tab:blue", "truth": "tab:green", "prediction": "tab:red"}
@@ -135,15 +135,17 @@ def save_gif(observed, future, predicted, path: str | Path, fps: int = 5) -> Pat
 
 
 def plot_vim_curves(per_frame: dict[str, np.ndarray], title: str = "VIM versus horizon"):
-    """Lines of VIM (cm) over the future frames, one per predictor; marks the five horizons."""
+    """Lines of VIM (cm) over the future frames, one per predictor; the five SoMoF horizons are
+    marked with their names (frame 2 = "100 ms", ..., frame 14 = "900 ms")."""
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for name, values in per_frame.items():
         values = np.asarray(values)
-        ms = (np.arange(len(values)) + 1) * 1000 / 15
-        ax.plot(ms, values, marker="o", markersize=3, label=name)
-    for ms in HORIZON_MS:
-        ax.axvline(ms, color="grey", linewidth=0.5, linestyle=":")
-    ax.set_xlabel("time into the future (ms)")
+        ax.plot(np.arange(1, len(values) + 1), values, marker="o", markersize=3, label=name)
+    frames = [f + 1 for f in HORIZON_FRAMES]
+    for frame in frames:
+        ax.axvline(frame, color="grey", linewidth=0.5, linestyle=":")
+    ax.set_xticks(frames, [f"{f}\n{ms} ms" for f, ms in zip(frames, HORIZON_MS)])
+    ax.set_xlabel("future frame (15 Hz) and SoMoF horizon name")
     ax.set_ylabel("VIM (cm)")
     ax.set_title(title)
     ax.legend(fontsize=8)

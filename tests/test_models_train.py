@@ -175,3 +175,29 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(windows, tmp_path)
         trainer.fit()
     assert (tmp_path / "checkpoint_g.pt").read_bytes() == good
     load_model(tmp_path)
+
+
+def test_joint_decoding_matches_step_by_step_reference():
+    """DeRPoF steps both decoders in one loop; the reference runs net_g and net_l on their own."""
+    from posepred.motion import (
+        combine_global_local,
+        positions_to_velocities,
+        split_global_local,
+        velocities_to_positions,
+    )
+
+    torch.manual_seed(0)
+    for residual in (None, 0.8):
+        model = DeRPoF(residual_damping=residual).eval()
+        observed = torch.randn(7, 16, 13, 3)
+        global_velocity, local_velocity = split_global_local(positions_to_velocities(observed))
+        local_flat = local_velocity.flatten(-2)
+        reference_g = model.net_g(global_velocity)
+        reference_l, _, _ = model.net_l(local_flat, sample=False)
+        if residual is not None:
+            powers = (residual ** torch.arange(1, 15)).view(1, 14, 1)
+            reference_g = reference_g + powers * global_velocity[:, -1:]
+            reference_l = reference_l + powers * local_flat[:, -1:]
+        reference = velocities_to_positions(observed[:, -1], combine_global_local(
+            reference_g, reference_l.unflatten(-1, (13, 3))))
+        torch.testing.assert_close(model(observed), reference)
