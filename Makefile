@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY = $(VENV)/bin/python
 
-.PHONY: setup baselines test lint lab bench cv pretrain notebooks
+.PHONY: setup evaluate baselines test lint lab bench cv pretrain notebooks
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -13,10 +13,14 @@ $(PY):
 
 setup: $(PY)
 
-baselines: setup
+# the main job: the shipped DeRPoF (scored out of fold) and the three baselines on valid
+evaluate: setup
+	$(PY) -m posepred evaluate --predictor derpof --split valid
 	$(PY) -m posepred evaluate --predictor zero-velocity --split valid
 	$(PY) -m posepred evaluate --predictor constant-velocity --split valid
 	$(PY) -m posepred evaluate --predictor damped-velocity --split valid
+
+baselines: evaluate
 
 lint: setup
 	$(VENV)/bin/ruff check posepred tests benchmarks notebooks/*.py

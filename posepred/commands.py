@@ -11,29 +11,37 @@ from tqdm.auto import tqdm
 from .checkpoint import CheckpointError, load_model, resolve_dir
 from .cli import config_from_args, default_path, print_json
 from .config import RECIPES, Config
-from .cv import cross_validate, out_of_fold_predictions, write_cv_results
+from .cv import cross_validate, out_of_fold_loss, out_of_fold_predictions, write_cv_results
 from .data import DataError, default_data_dir, load_split, split_windows
 from .evaluate import baseline_predictions, predict, seen_sequences, write_poses_json
 from .metrics import format_table, summary
 from .models import resolve_device
-from .train import Trainer, format_record
+from .train import Trainer, format_record, scene_loss
 
 SHIPPED_MODEL = default_path("checkpoints", "derpof")
 
 
-def score_checkpoints(directory: str | Path, split, device="cpu") -> tuple[np.ndarray, str]:
+def score_checkpoints(directory: str | Path, split, device="cpu") -> tuple[np.ndarray, str, float | None]:
     """Predict ``split`` honestly: with the model in ``directory`` when it never saw these samples,
-    else with ``directory/folds/<sequence>/`` (out of fold), else labelled as seen in training."""
+    else with ``directory/folds/<sequence>/`` (out of fold), else labelled as seen in training.
+
+    Returns predictions ``(N, 2, 14, 13, 3)``, a label saying which, and the loss (z = mean) when
+    the split has ground truth.
+    """
     directory = resolve_dir(directory)
     model, config = load_model(directory, device=device)
     seen = seen_sequences(config, split)
+    has_truth = split.future is not None
     if not seen:
-        return predict(model, split.observed), f"model {directory} (never trained on {split.name})"
+        loss = scene_loss(model, config, split.observed, split.future) if has_truth else None
+        return predict(model, split.observed), f"model {directory} (never trained on {split.name})", loss
     if (directory / "folds").is_dir():
+        loss = out_of_fold_loss(split, directory / "folds", device) if has_truth else None
         return (out_of_fold_predictions(split, directory / "folds", device),
-                f"out of fold: each sequence scored by {directory}/folds/<sequence>, which did not see it")
+                f"out of fold: each sequence scored by {directory}/folds/<sequence>, which did not see it", loss)
+    loss = scene_loss(model, config, split.observed, split.future) if has_truth else None
     return (predict(model, split.observed),
-            f"WARNING: model {directory} was trained on these samples ({sorted(seen)}): NOT a validation score")
+            f"WARNING: model {directory} was trained on these samples ({sorted(seen)}): NOT a validation score", loss)
 
 
 def _checkpoint_dir(args) -> Path:
@@ -55,10 +63,11 @@ def run_evaluate(args) -> int:
     if split.future is None:
         raise DataError(f"split '{args.split}' has no ground truth ({args.split}_out.json) to score against")
     if args.predictor == "derpof":
-        predictions, label = score_checkpoints(_checkpoint_dir(args), split, resolve_device(args.dev))
+        predictions, label, loss = score_checkpoints(_checkpoint_dir(args), split, resolve_device(args.dev))
     else:
         predictions, label = baseline_predictions(args.predictor, split.observed, args.damping), args.predictor
-    scores = summary(predictions, split.future)
+        loss = None
+    scores = summary(predictions, split.future) | ({"loss": loss} if loss is not None else {})
     if args.json:
         print_json({"predictor": args.predictor, "split": args.split, "scored_with": label, **scores})
     else:
@@ -112,8 +121,8 @@ def run_pretrain(args) -> int:
 
 def run_valid(args) -> int:
     split = load_split("valid", _data_dir(args))
-    predictions, label = score_checkpoints(_checkpoint_dir(args), split, resolve_device(args.dev))
-    scores = summary(predictions, split.future)
+    predictions, label, loss = score_checkpoints(_checkpoint_dir(args), split, resolve_device(args.dev))
+    scores = summary(predictions, split.future) | {"loss": loss}
     if not 0 <= args.sample < len(split):
         raise ValueError(f"--sample {args.sample}: valid has samples 0..{len(split) - 1}")
     from .viz import save_frame_pngs
@@ -123,7 +132,7 @@ def run_valid(args) -> int:
         print_json({"scored_with": label, **scores})
     else:
         print(format_table({"DeRPoF": scores}))
-        print(label)
+        print(f"loss (z = mean) {loss:.5f}; {label}")
     print(f"{len(paths)} PNGs of sample {args.sample} person {args.person} in {args.visualizations}/",
           file=sys.stderr if args.json else sys.stdout)
     return 0

@@ -20,7 +20,7 @@ from .config import Config
 from .data import SomofSplit, load_split, split_windows
 from .evaluate import PUBLISHED_TEST_ROW, baseline_predictions, baseline_rows, best_of_k, predict, write_poses_json
 from .metrics import format_table, summary
-from .train import Trainer
+from .train import Trainer, scene_loss
 
 
 @dataclass
@@ -99,13 +99,26 @@ def write_cv_results(result: CVResult, out_dir: str | Path = "results", split_na
     return paths
 
 
-def out_of_fold_predictions(split: SomofSplit, folds_dir: str | Path, device="cpu") -> np.ndarray:
-    """Predict every sample with ``folds_dir/<its sequence>/``, the fold model that did not see it."""
-    predictions = np.zeros((len(split), 2, 14, 13, 3))
+def fold_models(split: SomofSplit, folds_dir: str | Path, device="cpu"):
+    """For each sequence of ``split``: its sample mask, and the model and config in
+    ``folds_dir/<sequence>/``, checked not to have been trained on that sequence."""
     for sequence in split.sequence_names:
         model, config = load_model(Path(folds_dir) / sequence, device=device)
         if sequence not in config.exclude_sequences:
             raise ValueError(f"{folds_dir}/{sequence}: this fold model was trained on {sequence}")
-        mask = split.sample_mask(include=[sequence])
+        yield split.sample_mask(include=[sequence]), model, config
+
+
+def out_of_fold_predictions(split: SomofSplit, folds_dir: str | Path, device="cpu") -> np.ndarray:
+    """Predict every sample with ``folds_dir/<its sequence>/``, the fold model that did not see it."""
+    predictions = np.zeros((len(split), 2, 14, 13, 3))
+    for mask, model, _ in fold_models(split, folds_dir, device):
         predictions[mask] = predict(model, split.observed[mask])
     return predictions
+
+
+def out_of_fold_loss(split: SomofSplit, folds_dir: str | Path, device="cpu") -> float:
+    """The training loss (z = mean) of the fold models on their held-out samples, sample-weighted."""
+    total = sum(mask.sum() * scene_loss(model, config, split.observed[mask], split.future[mask])
+                for mask, model, config in fold_models(split, folds_dir, device))
+    return float(total / len(split))

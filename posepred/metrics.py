@@ -17,8 +17,9 @@ HORIZON_MS = (100, 240, 500, 640, 900)
 
 
 def _pair(prediction, target) -> tuple[torch.Tensor, torch.Tensor]:
-    prediction = torch.as_tensor(prediction, dtype=torch.float64)
-    target = torch.as_tensor(target, dtype=torch.float64).to(prediction.device)
+    # metrics are computed in float64 on the CPU (MPS has no float64; GPU results come back anyway)
+    prediction = torch.as_tensor(prediction).detach().to("cpu", torch.float64)
+    target = torch.as_tensor(target).detach().to("cpu", torch.float64)
     if prediction.shape != target.shape or prediction.shape[-2:] != (13, 3) or prediction.dim() < 3:
         raise ValueError(f"prediction {tuple(prediction.shape)} and target {tuple(target.shape)} "
                          "must have the same shape (..., frames, 13, 3)")

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from .checkpoint import atomic_write_bytes
 from .data import WINDOW, DataError
-from .skeleton import HIP_JOINTS
+from .skeleton import BONES, HIP_JOINTS, JOINT_NAMES, bone_lengths
 
 CMU_UNIT_METRES = 0.05644
 CMU_TO_SOMOF = [2, 8, 3, 9, 4, 10, 18, 21, 30, 22, 31, 23, 32]  # CMU joint index of each SoMoF joint
@@ -29,6 +29,10 @@ BVH_TO_SOMOF = ["CC_Base_L_Thigh", "CC_Base_R_Thigh", "CC_Base_L_Calf", "CC_Base
                 "CC_Base_R_Foot", "CC_Base_Head", "CC_Base_L_Upperarm", "CC_Base_R_Upperarm",
                 "CC_Base_L_Forearm", "CC_Base_R_Forearm", "CC_Base_L_Hand", "CC_Base_R_Hand"]
 STORED_HZ = 30
+# Mean thigh and shin length of the SoMoF people, measured on the observed (input) frames of valid
+# and test (0.39 m); CMU performers on the iClone rig are taller, so clips are scaled to match.
+SOMOF_LEG_BONE = 0.39
+LEG_BONES = [1, 2, 3, 4]  # indices into skeleton.BONES: hip-knee and knee-ankle, both sides
 TRAIN_HZ = 15
 ACKNOWLEDGEMENT = ("The data used in this project was obtained from mocap.cs.cmu.edu. "
                    "The database was created with funding from NSF EIA-0196217.")
@@ -149,13 +153,17 @@ def split_at_jumps(clip: np.ndarray, max_step: float = MAX_STEP_30HZ, min_frames
     return [piece for piece in np.split(clip, cuts) if len(piece) >= min_frames]
 
 
-def _centred(clip: np.ndarray) -> np.ndarray:
+def _normalised(clip: np.ndarray, leg_bone: float | None) -> np.ndarray:
+    """Centre a clip on its first hip centre (horizontally) and scale it to ``leg_bone`` metres of
+    mean thigh/shin length (None: keep the performer's size)."""
     centre = clip[0, list(HIP_JOINTS)].mean(axis=0) * np.array([1, 0, 1])
-    return (clip - centre).astype(np.float32)
+    scale = 1.0 if leg_bone is None else leg_bone / bone_lengths(clip)[:, LEG_BONES].mean()
+    return ((clip - centre) * scale).astype(np.float32)
 
 
-def build_corpus(source: str | Path, out: str | Path | None = None) -> Path:
-    """Convert every CMU text and BVH file under ``source`` into one ``.npz`` corpus at 30 Hz."""
+def build_corpus(source: str | Path, out: str | Path | None = None, leg_bone: float | None = SOMOF_LEG_BONE) -> Path:
+    """Convert every CMU text and BVH file under ``source`` into one ``.npz`` corpus at 30 Hz,
+    each clip scaled to SoMoF's body size (``leg_bone``; None keeps the performers' size)."""
     source = Path(source)
     skeleton_path = source / "cmu_skeleton.json"
     if not skeleton_path.is_file():
@@ -165,7 +173,7 @@ def build_corpus(source: str | Path, out: str | Path | None = None) -> Path:
 
     def add(positions, path):
         for piece in split_at_jumps(positions):
-            clips.append(_centred(piece))
+            clips.append(_normalised(piece, leg_bone))
             names.append(str(path.relative_to(source)))
 
     for path in tqdm(sorted(source.glob("data/cmu/**/*.txt")), desc="CMU text"):
@@ -219,3 +227,10 @@ def facing_chirality(positions: np.ndarray) -> float:
     side = np.cross(x[:, 1] - x[:, 0], [0.0, 1.0, 0.0])
     cosine = np.sum(side * forward, axis=1) / (np.linalg.norm(side, axis=1) * np.linalg.norm(forward, axis=1) + 1e-12)
     return float(np.median(cosine))
+
+
+def compare_bone_lengths(somof_positions: np.ndarray, mocap_positions: np.ndarray) -> list[tuple[str, float, float]]:
+    """Mean length of every bone in SoMoF and in the mocap corpus: ``[(bone name, somof m, mocap m)]``."""
+    somof = bone_lengths(np.asarray(somof_positions).reshape(-1, 13, 3)).mean(axis=0)
+    mocap = bone_lengths(np.asarray(mocap_positions).reshape(-1, 13, 3)).mean(axis=0)
+    return [(f"{JOINT_NAMES[a]} - {JOINT_NAMES[b]}", float(s), float(m)) for (a, b), s, m in zip(BONES, somof, mocap)]

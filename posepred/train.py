@@ -49,6 +49,16 @@ def derpof_loss(model: DeRPoF, observed: torch.Tensor, future: torch.Tensor, con
     return loss, model.to_positions(observed, pred_g, pred_l)
 
 
+@torch.no_grad()
+def scene_loss(model: DeRPoF, config: Config, observed, future) -> float:
+    """The training loss with z = mean on scenes ``(N, 2, 16, 13, 3)`` / ``(N, 2, 14, 13, 3)``."""
+    parameter = next(model.parameters())
+    observed, future = (torch.as_tensor(np.asarray(a), dtype=parameter.dtype, device=parameter.device).flatten(0, 1)
+                        for a in (observed, future))
+    model.eval()
+    return derpof_loss(model, observed, future, config, sample=False)[0].item()
+
+
 def format_record(record: dict) -> str:
     """One log line per epoch, like the seed's."""
     parts = [f"e: {record['epoch']}", f"lr: {record['lr']:.5f}"]

@@ -115,6 +115,8 @@ def filmstrip(observed, future=None, predicted=None, every: int = 3, size: float
     fig = plt.figure(figsize=(size * len(picks), size + 0.4))
     for i, index in enumerate(picks):
         draw_frame(fig.add_subplot(1, len(picks), i + 1, projection="3d"), frames, index, limits=limits)
+    fig.suptitle("blue: observed   green: ground truth   red: prediction   (solid: person 0, dashed: person 1)",
+                 fontsize=9)
     fig.tight_layout()
     return fig
 

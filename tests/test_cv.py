@@ -49,6 +49,6 @@ def test_model_trained_on_all_valid_is_scored_out_of_fold(cv_run, valid):
     windows = np.zeros((4, 30, 13, 3)) + np.random.default_rng(0).normal(size=(4, 1, 13, 3))
     full = Trainer(Config(n_epochs=1, train_split="valid", checkpoint_dir=str(root)), windows, progress=False)
     full.fit()
-    predictions, label = score_checkpoints(root, valid)
-    assert "out of fold" in label
+    predictions, label, loss = score_checkpoints(root, valid)
+    assert "out of fold" in label and loss > 0
     np.testing.assert_allclose(predictions, cv_run[0].predictions, atol=1e-5)

@@ -21,7 +21,9 @@ from posepred.train import Trainer
 
 from .conftest import DATA
 
-FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# derandomize: CI sees the same examples every run; raise max_examples locally to search wider
+FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.integers(min_value=10**300, max_value=10**400)
@@ -72,7 +74,7 @@ def test_any_shape_raises_only_data_error(fuzz_dir, shape, fill):
 
 
 @FUZZ
-@given(garbage=st.binary(max_size=300), cut=st.floats(0, 1))
+@given(garbage=st.binary(max_size=300), cut=st.floats(0, 1, exclude_max=True))
 def test_binary_garbage_and_truncation(fuzz_dir, garbage, cut):
     original = (DATA / "3dpw_valid_out.json").read_bytes()
     for content in (garbage, original[: int(cut * len(original))]):
