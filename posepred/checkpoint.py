@@ -8,7 +8,6 @@ random-number states and history) for exact resumption.
 from __future__ import annotations
 
 import io
-import json
 import os
 import pickle
 import tempfile
@@ -148,6 +147,3 @@ def load_training_state(directory: str | Path) -> dict:
         raise CheckpointError(f"{path}: not a training state (no epoch)")
     return state
 
-
-def read_json(path: str | Path):
-    return json.loads(Path(path).read_text(encoding="utf-8"))

@@ -26,8 +26,8 @@ class Config:
     n_epochs: int = 50
     batch_size: int = 60  # scenes per batch: 2 x batch_size person sequences
     loader_shuffle: bool = True
-    pin_memory: bool = False
-    loader_workers: int = 0
+    pin_memory: bool = False  # pin the window tensor in page-locked memory (faster copies to CUDA)
+    loader_workers: int = 0  # the seed's option; batches are sliced from one in-memory tensor, so unused
     load_checkpoint: bool = False
     dev: str = "cpu"
     double: bool = False  # float64 instead of float32

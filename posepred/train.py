@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-import dataclasses
+import json
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -182,7 +182,7 @@ class Trainer:
                 if self.save:
                     self.save_checkpoint()
                     ckpt.atomic_write_text(Path(self.config.checkpoint_dir) / "history.json",
-                                           _json_dumps(self.history))
+                                           json.dumps(self.history, indent=1))
                 bar.set_postfix(loss=f"{record['train_loss']:.4f}",
                                 vim900=f"{record.get('valid_vim_900', math.nan):.1f}")
                 for callback in self.callbacks:
@@ -194,11 +194,3 @@ class Trainer:
             bar.close()
         return self.history
 
-
-def _json_dumps(value) -> str:
-    import json
-    return json.dumps(value, indent=1)
-
-
-def config_fields() -> list[str]:
-    return [f.name for f in dataclasses.fields(Config)]
