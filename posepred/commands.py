@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .checkpoint import CheckpointError, load_model, resolve_dir
+from .checkpoint import load_model, resolve_dir
 from .cli import config_from_args, default_path, print_json
 from .config import RECIPES, Config
 from .cv import cross_validate, out_of_fold_loss, out_of_fold_predictions, write_cv_results
@@ -32,16 +32,15 @@ def score_checkpoints(directory: str | Path, split, device="cpu") -> tuple[np.nd
     model, config = load_model(directory, device=device)
     seen = seen_sequences(config, split)
     has_truth = split.future is not None
-    if not seen:
-        loss = scene_loss(model, config, split.observed, split.future) if has_truth else None
-        return predict(model, split.observed), f"model {directory} (never trained on {split.name})", loss
-    if (directory / "folds").is_dir():
-        loss = out_of_fold_loss(split, directory / "folds", device) if has_truth else None
-        return (out_of_fold_predictions(split, directory / "folds", device),
-                f"out of fold: each sequence scored by {directory}/folds/<sequence>, which did not see it", loss)
-    loss = scene_loss(model, config, split.observed, split.future) if has_truth else None
-    return (predict(model, split.observed),
-            f"WARNING: model {directory} was trained on these samples ({sorted(seen)}): NOT a validation score", loss)
+    if seen and (directory / "folds").is_dir():
+        folds = directory / "folds"
+        return (out_of_fold_predictions(split, folds, device),
+                f"out of fold: each sequence scored by {folds}/<sequence>, which did not see it",
+                out_of_fold_loss(split, folds, device) if has_truth else None)
+    label = (f"WARNING: model {directory} was trained on these samples ({sorted(seen)}): NOT a validation score"
+             if seen else f"model {directory} (never trained on {split.name})")
+    return (predict(model, split.observed), label,
+            scene_loss(model, config, split.observed, split.future) if has_truth else None)
 
 
 def _checkpoint_dir(args) -> Path:
@@ -169,5 +168,3 @@ def run_mocap(args) -> int:
     print(f"wrote {path}")
     return 0
 
-
-__all__ = ["CheckpointError", "score_checkpoints"]

@@ -52,3 +52,12 @@ def test_model_trained_on_all_valid_is_scored_out_of_fold(cv_run, valid):
     predictions, label, loss = score_checkpoints(root, valid)
     assert "out of fold" in label and loss > 0
     np.testing.assert_allclose(predictions, cv_run[0].predictions, atol=1e-5)
+
+
+def test_results_figure(tmp_path, cv_run):
+    from posepred.evaluate import write_poses_json
+    from posepred.report import vim_figure
+
+    oof = write_poses_json(tmp_path / "oof.json", cv_run[0].predictions)
+    figure = vim_figure(oof, tmp_path / "vim.png")
+    assert figure.stat().st_size > 10_000
