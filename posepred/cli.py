@@ -43,7 +43,7 @@ def add_config_options(parser: argparse.ArgumentParser, skip=("data_dir", "check
         if f.name in skip:
             continue
         hint, kwargs = hints[f.name], {"dest": f.name, "default": argparse.SUPPRESS}
-        args = typing.get_args(hint)
+        args = typing.get_args(hint) if typing.get_origin(hint) is not list else ()
         base = next((a for a in args if a is not type(None)), hint)
         if base is bool:
             kwargs.update(type=parse_bool, metavar="true|false")

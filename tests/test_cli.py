@@ -55,3 +55,14 @@ def test_module_entry_point():
     result = subprocess.run([sys.executable, "-m", "posepred", "evaluate", "--predictor", "zero-velocity"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "97.16" in result.stdout
+
+
+def test_config_options_parse_to_their_types():
+    from posepred.cli import build_parser, config_from_args
+
+    args = build_parser().parse_args(["train", "--exclude_sequences", "a_00", "b_00", "--residual_damping", "none",
+                                      "--lr", "0.01", "--loader_shuffle", "false", "--train_sequences", "c_00"])
+    config = config_from_args(args)
+    assert config.exclude_sequences == ["a_00", "b_00"] and config.train_sequences == ["c_00"]
+    assert config.residual_damping is None and config.lr == 0.01 and config.loader_shuffle is False
+    assert config_from_args(build_parser().parse_args(["train"])).n_epochs == 50
