@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 from .checkpoint import load_model, resolve_dir
 from .cli import config_from_args, default_path, print_json
 from .config import RECIPES, Config
-from .cv import cross_validate, out_of_fold_loss, out_of_fold_predictions, write_cv_results
+from .cv import cross_validate, out_of_fold, write_cv_results
 from .data import DataError, default_data_dir, load_split, split_windows
 from .evaluate import baseline_predictions, predict, seen_sequences, write_poses_json
 from .metrics import format_table, summary
@@ -34,9 +34,8 @@ def score_checkpoints(directory: str | Path, split, device="cpu") -> tuple[np.nd
     has_truth = split.future is not None
     if seen and (directory / "folds").is_dir():
         folds = directory / "folds"
-        return (out_of_fold_predictions(split, folds, device),
-                f"out of fold: each sequence scored by {folds}/<sequence>, which did not see it",
-                out_of_fold_loss(split, folds, device) if has_truth else None)
+        predictions, loss = out_of_fold(split, folds, device)
+        return predictions, f"out of fold: each sequence scored by {folds}/<sequence>, which did not see it", loss
     label = (f"WARNING: model {directory} was trained on these samples ({sorted(seen)}): NOT a validation score"
              if seen else f"model {directory} (never trained on {split.name})")
     return (predict(model, split.observed), label,

@@ -109,16 +109,18 @@ def fold_models(split: SomofSplit, folds_dir: str | Path, device="cpu"):
         yield split.sample_mask(include=[sequence]), model, config
 
 
+def out_of_fold(split: SomofSplit, folds_dir: str | Path, device="cpu") -> tuple[np.ndarray, float | None]:
+    """One pass over the fold models: every sample predicted by ``folds_dir/<its sequence>/``, the
+    fold model that did not see it, and their loss (z = mean), sample-weighted; None without truth."""
+    predictions = np.zeros((len(split), 2, 14, 13, 3))
+    total = 0.0
+    for mask, model, config in fold_models(split, folds_dir, device):
+        predictions[mask] = predict(model, split.observed[mask])
+        if split.future is not None:
+            total += mask.sum() * scene_loss(model, config, split.observed[mask], split.future[mask])
+    return predictions, (float(total / len(split)) if split.future is not None else None)
+
+
 def out_of_fold_predictions(split: SomofSplit, folds_dir: str | Path, device="cpu") -> np.ndarray:
     """Predict every sample with ``folds_dir/<its sequence>/``, the fold model that did not see it."""
-    predictions = np.zeros((len(split), 2, 14, 13, 3))
-    for mask, model, _ in fold_models(split, folds_dir, device):
-        predictions[mask] = predict(model, split.observed[mask])
-    return predictions
-
-
-def out_of_fold_loss(split: SomofSplit, folds_dir: str | Path, device="cpu") -> float:
-    """The training loss (z = mean) of the fold models on their held-out samples, sample-weighted."""
-    total = sum(mask.sum() * scene_loss(model, config, split.observed[mask], split.future[mask])
-                for mask, model, config in fold_models(split, folds_dir, device))
-    return float(total / len(split))
+    return out_of_fold(split, folds_dir, device)[0]
