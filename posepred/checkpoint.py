@@ -17,13 +17,10 @@ from pathlib import Path
 import torch
 
 from .config import MODEL_FIELDS, Config
+from .errors import CheckpointError
 from .models import DeRPoF
 
 FILES = ("checkpoint_g.pt", "checkpoint_l.pt", "config.json")
-
-
-class CheckpointError(ValueError):
-    """A checkpoint is missing, corrupted, or does not fit the configured model."""
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .errors import DataError
 from .skeleton import N_COORDS, N_JOINTS, mirror_permutation
 
 N_OBSERVED = 16
@@ -27,10 +28,6 @@ N_FUTURE = 14
 WINDOW = N_OBSERVED + N_FUTURE
 MAX_BOUNDARY_STEP = 0.25  # metres, mean joint displacement allowed between stitched samples
 _FRAME_PATH = re.compile(r"^(?P<sequence>[^/]+)/image_(?P<frame>\d+)\.jpg$")
-
-
-class DataError(ValueError):
-    """A data file is missing or malformed; the message names the file and the fault."""
 
 
 def default_data_dir() -> Path:

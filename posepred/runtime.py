@@ -1,0 +1,42 @@
+"""Process-wide torch settings, applied in one place before any torch work.
+
+Threads: this model is small (LSTMs of 64 units on batches of about 120 sequences), so each op is
+too short for a second thread to pay for its synchronisation, and on a busy machine extra threads
+wait on each other (measured by ``benchmarks/bench.py --threads``). posepred therefore runs torch
+on ``DEFAULT_THREADS`` thread(s) unless ``--threads N`` or ``$POSEPRED_THREADS`` says otherwise;
+``0`` leaves torch's own default (one thread per core).
+"""
+
+from __future__ import annotations
+
+import os
+
+from .errors import OptionError
+
+DEFAULT_THREADS = 1
+ENV_THREADS = "POSEPRED_THREADS"
+
+
+def requested_threads(threads: int | str | None = None) -> int:
+    """The thread count to use: ``threads`` if given, else ``$POSEPRED_THREADS``, else the default."""
+    source = "--threads"
+    if threads is None:
+        threads, source = os.environ.get(ENV_THREADS, DEFAULT_THREADS), f"${ENV_THREADS}"
+    try:
+        value = int(threads)
+    except (TypeError, ValueError):
+        raise OptionError(f"{source}: expected a whole number of threads (0 = torch's default), "
+                          f"got {threads!r}") from None
+    if not 0 <= value <= 1024:
+        raise OptionError(f"{source}: expected 0..1024 threads (0 = torch's default), got {value}")
+    return value
+
+
+def configure_threads(threads: int | str | None = None) -> int:
+    """Set torch's intra-op threads (see the module docstring); returns the count in force."""
+    import torch
+
+    value = requested_threads(threads)
+    if value > 0 and torch.get_num_threads() != value:
+        torch.set_num_threads(value)
+    return torch.get_num_threads()
