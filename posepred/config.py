@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # Fields that fix the shapes and meaning of the weights: a checkpoint must agree on all of them.
-MODEL_FIELDS = ("hidden_dim", "latent_dim", "embedding_dim", "residual_damping")
+MODEL_FIELDS = ("hidden_dim", "latent_dim", "embedding_dim", "residual_damping", "vae", "social", "skeleton")
 
 
 @dataclass
@@ -21,6 +21,11 @@ class Config:
     embedding_dim: int = 8
     dropout: float = 0.2
     residual_damping: float | None = None  # predict a correction over damped velocity (None: seed model)
+    vae: str = "seed"  # local VAE: "seed" (encoder sees the past only) or "conditional" (sees past and future)
+    social: bool = False  # give each person's forecaster the other person's observed motion
+    skeleton: bool = False  # keep each person's rigid bone lengths in every predicted frame
+    free_bits: float = 0.0  # conditional VAE: KL below this many nats per latent dimension is not penalised
+    kl_anneal_epochs: int = 0  # ramp the KL weight from 0 to kl_weight over this many epochs
     # optimisation (seed defaults)
     lr: float = 0.004
     n_epochs: int = 50
@@ -40,6 +45,7 @@ class Config:
     # data
     seed: int = 0
     data_dir: str | None = None
+    corpus: list[str] | None = None  # mocap corpora (.npz) for train_split "mocap"; None: data/mocap_cmu30.npz
     train_split: str = "train"
     valid_split: str = "valid"
     train_sequences: list[str] | None = None  # None: every sequence of train_split
@@ -82,7 +88,8 @@ class Config:
 
     def model_kwargs(self) -> dict:
         return dict(hidden_dim=self.hidden_dim, latent_dim=self.latent_dim, embedding_dim=self.embedding_dim,
-                    dropout=self.dropout, residual_damping=self.residual_damping)
+                    dropout=self.dropout, residual_damping=self.residual_damping, vae=self.vae,
+                    social=self.social, skeleton=self.skeleton)
 
 
 # Named starting points; the CLI's options override their fields.

@@ -124,8 +124,10 @@ class DeRPoF(nn.Module):
     """
 
     def __init__(self, hidden_dim: int = 64, latent_dim: int = 32, embedding_dim: int = 8,
-                 dropout: float = 0.2, residual_damping: float | None = None):
+                 dropout: float = 0.2, residual_damping: float | None = None, vae: str = "seed",
+                 social: bool = False, skeleton: bool = False):
         super().__init__()
+        self.vae, self.social, self.skeleton = vae, social, skeleton
         self.net_g = GlobalLSTM(hidden_dim, embedding_dim, dropout)
         self.net_l = LocalVAE(hidden_dim, latent_dim, dropout)
         self.residual_damping = residual_damping

@@ -18,6 +18,9 @@ BONES: tuple[tuple[int, int], ...] = (
     (0, 1), (0, 2), (2, 4), (1, 3), (3, 5), (7, 0), (8, 1),
     (7, 8), (6, 7), (6, 8), (7, 9), (9, 11), (8, 10), (10, 12),
 )
+# The 9 bones whose length never changes in the SoMoF ground truth (indices into BONES): hip width,
+# thighs, shins, upper arms, forearms. The torso and head edges vary with joint placement.
+RIGID_BONES: tuple[int, ...] = (0, 1, 2, 3, 4, 10, 11, 12, 13)
 MIRROR_PAIRS: tuple[tuple[int, int], ...] = ((0, 1), (2, 3), (4, 5), (7, 8), (9, 10), (11, 12))
 HIP_JOINTS: tuple[int, int] = (0, 1)
 
