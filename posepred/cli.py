@@ -116,8 +116,6 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--samples", type=int, default=20, help="K for the best-of-K oracle row")
             p.add_argument("--results", default="results", metavar="DIR")
             p.add_argument("--save-folds", default=None, metavar="DIR", help="also save fold models under DIR/folds/")
-        else:
-            p.add_argument("--corpus", default=None, metavar="NPZ", help="mocap corpus (default: data/mocap_cmu30.npz)")
 
     p = commands.add_parser("mocap", help="build the 15 Hz SoMoF-joint corpus from CMU motion capture")
     p.add_argument("--source", default="../shared/mocap_cmu", metavar="DIR")

@@ -79,7 +79,7 @@ def _training_data(config: Config):
     validate when training and validation use the same split."""
     if config.train_split == "mocap":
         from .mocap import load_corpus_windows
-        windows = load_corpus_windows(config.data_dir, config.window_stride)
+        windows = load_corpus_windows(config.corpus[0] if config.corpus else None, config.window_stride)
     else:
         try:
             train = load_split(config.train_split, config.data_dir)
@@ -112,8 +112,6 @@ def run_train(args, base: Config | None = None) -> int:
 
 
 def run_pretrain(args) -> int:
-    if getattr(args, "corpus", None):
-        args.data_dir = args.corpus
     return run_train(args, RECIPES["pretrain"])
 
 
