@@ -19,6 +19,7 @@ import torch
 from .config import MODEL_FIELDS, Config
 from .errors import CheckpointError
 from .models import DeRPoF
+from .paths import resolve_relative
 
 FILES = ("checkpoint_g.pt", "checkpoint_l.pt", "config.json")
 
@@ -93,16 +94,10 @@ def _check_state(path: Path, module: torch.nn.Module, state) -> None:
         raise CheckpointError(f"{path}: non-finite weights in {bad[:4]}")
 
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
 def resolve_dir(directory: str | Path) -> Path:
     """A checkpoint directory as given, or relative to the repository (so notebooks in
-    ``notebooks/`` find the shipped ``checkpoints/...`` too)."""
-    directory = Path(directory)
-    if directory.exists() or directory.is_absolute() or not (REPO_ROOT / directory).exists():
-        return directory
-    return REPO_ROOT / directory
+    ``notebooks/`` find the shipped ``checkpoints/...`` too); see :mod:`posepred.paths`."""
+    return resolve_relative(directory)
 
 
 def load_config(directory: str | Path) -> Config:
