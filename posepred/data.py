@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from .errors import DataError
+from .paths import default_data_dir  # noqa: F401  (the data directory is paths' business)
 from .skeleton import N_COORDS, N_JOINTS, mirror_permutation
 
 N_OBSERVED = 16
@@ -30,10 +31,6 @@ MAX_BOUNDARY_STEP = 0.25  # metres, mean joint displacement allowed between stit
 _FRAME_PATH = re.compile(r"^(?P<sequence>[^/]+)/image_(?P<frame>\d+)\.jpg$")
 
 
-def default_data_dir() -> Path:
-    """``$POSEPRED_DATA`` if set, else the repository's ``somof_data_3dpw/``."""
-    env = os.environ.get("POSEPRED_DATA")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "somof_data_3dpw"
 
 
 def _read_json(path: Path):
@@ -246,6 +243,9 @@ def augment(batch: torch.Tensor, generator: torch.Generator, rotate: bool = True
     return batch
 
 
-def split_windows(split: SomofSplit, include=None, exclude=None, stride: int = 1) -> np.ndarray:
-    """Windows ``(W, 30, 13, 3)`` from the stitched tracks of the selected sequences of ``split``."""
-    return cut_windows(stitch_tracks(split.subset(split.sample_mask(include, exclude))), stride=stride)
+def split_windows(split: SomofSplit, include=None, exclude=None, stride: int = 1):
+    """Training windows of the selected sequences of ``split``, persons paired by frame: a
+    :class:`posepred.windows.WindowSet` (``np.asarray`` of it gives ``(W, 30, 13, 3)``)."""
+    from .windows import WindowSet  # windows.py builds on this module
+
+    return WindowSet.from_tracks(stitch_tracks(split.subset(split.sample_mask(include, exclude))), stride)

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from .checkpoint import atomic_write_bytes
 from .data import WINDOW, DataError
+from .paths import default_corpus_path
 from .skeleton import BONES, HIP_JOINTS, JOINT_NAMES, bone_lengths
 
 CMU_UNIT_METRES = 0.05644
@@ -38,8 +39,6 @@ ACKNOWLEDGEMENT = ("The data used in this project was obtained from mocap.cs.cmu
                    "The database was created with funding from NSF EIA-0196217.")
 
 
-def default_corpus_path() -> Path:
-    return Path(__file__).resolve().parent.parent / "data" / "mocap_cmu30.npz"
 
 
 def expmap_to_rotmat(r: np.ndarray) -> np.ndarray:
@@ -207,13 +206,14 @@ def load_corpus_clips(path: str | Path | None = None) -> tuple[list[np.ndarray],
     return np.split(positions, np.cumsum(lengths)[:-1]), [str(n) for n in names]
 
 
-def load_corpus_windows(path: str | Path | None = None, stride: int = 1) -> np.ndarray:
-    """15 Hz training windows ``(W, 30, 13, 3)`` from both frame phases of every 30 Hz clip."""
-    clips, _ = load_corpus_clips(path)
-    step = STORED_HZ // TRAIN_HZ
-    windows = [clip[phase::step][s:s + WINDOW] for clip in clips for phase in range(step)
-               for s in range(0, len(clip[phase::step]) - WINDOW + 1, stride)]
-    return np.stack(windows).astype(np.float64)
+def load_corpus_windows(paths=None, stride: int = 1):
+    """15 Hz training windows from both frame phases of every 30 Hz clip of one or several corpora
+    (default: the shipped one), as one :class:`posepred.windows.WindowSet` (frames stored once)."""
+    from .windows import WindowSet
+
+    paths = [None] if paths is None else [paths] if isinstance(paths, (str, Path)) else list(paths) or [None]
+    return WindowSet.concat([WindowSet.from_clips(load_corpus_clips(path)[0], step=STORED_HZ // TRAIN_HZ,
+                                                  stride=stride) for path in paths])
 
 
 def facing_chirality(positions: np.ndarray) -> float:

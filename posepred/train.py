@@ -22,50 +22,78 @@ from . import checkpoint as ckpt
 from .config import Config
 from .data import N_OBSERVED, augment
 from .metrics import summary
-from .models import DeRPoF, resolve_device
+from .models import DeRPoF, kl_divergence, resolve_device
 from .motion import positions_to_velocities, split_global_local
+from .windows import as_window_set
 
 __all__ = ["Config", "Trainer", "TrainingDiverged", "derpof_loss", "format_record"]
+
+
+ACTIVE_DIM_NATS = 0.01  # a latent dimension is active when its KL on held-out data exceeds this
 
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint was kept."""
 
 
-def derpof_loss(model: DeRPoF, observed: torch.Tensor, future: torch.Tensor, config: Config, sample: bool = True):
+def derpof_loss(model: DeRPoF, observed: torch.Tensor, future: torch.Tensor, config: Config, sample: bool = True,
+                partner: torch.Tensor | None = None, has_partner: torch.Tensor | None = None, kl_scale: float = 1.0):
     """DESIGN.md loss on velocities: ``MSE(global) + local_weight * (mean L2 local error + kl_weight * KL)``.
 
-    ``observed (B, 16, 13, 3)``, ``future (B, F, 13, 3)``; returns ``(loss, predicted positions)``.
-    The local error is the Euclidean norm per joint and frame; KL is summed over the latent
-    dimensions and averaged over the batch.
+    ``observed (B, 16, 13, 3)``, ``future (B, F, 13, 3)``, ``partner`` the other person ``(B, 16, 13, 3)``
+    (social models); returns ``(loss, predicted positions)``. The local error is the Euclidean norm
+    per joint and frame; KL is taken per latent dimension, averaged over the batch, each dimension
+    raised to at least ``config.free_bits`` nats, summed, and scaled by ``kl_scale`` (annealing).
+    Skeleton-true models are scored on the velocities of their bone-corrected positions. The
+    conditional VAE draws z from q(z | past, future) when ``sample``; with ``sample=False`` it
+    predicts from the prior mean (its test-time prediction) and KL is that of q's mean.
     """
     target = positions_to_velocities(torch.cat([observed[:, -1:], future], dim=1))
     target_g, target_l = split_global_local(target)
-    pred_g, pred_l, mean, log_var = model.forward_velocities(observed, sample=sample, n_future=future.shape[1])
+    future_local = target_l.flatten(-2) if model.net_l.conditional and sample else None
+    pred_g, pred_l, mean, log_var = model.forward_velocities(observed, sample, future.shape[1], partner,
+                                                             has_partner, future_local)
+    positions = model.to_positions(observed, pred_g, pred_l)
+    if model.skeleton:
+        pred_g, local = split_global_local(positions_to_velocities(torch.cat([observed[:, -1:], positions], dim=1)))
+        pred_l = local.flatten(-2)
+    if model.net_l.conditional and not sample:
+        kl_dims = model.kl_per_dimension(observed, future)
+    else:
+        kl_dims = kl_divergence(mean, log_var).mean(dim=0)
+    if config.free_bits > 0:
+        kl_dims = kl_dims.clamp(min=config.free_bits)
     loss_g = torch.mean((pred_g - target_g) ** 2)
     loss_l = (pred_l.unflatten(-1, (-1, 3)) - target_l).norm(dim=-1).mean()
-    kl = -0.5 * torch.mean(torch.sum(1 + log_var - mean ** 2 - log_var.exp(), dim=-1))
-    loss = loss_g + config.local_weight * (loss_l + config.kl_weight * kl)
-    return loss, model.to_positions(observed, pred_g, pred_l)
+    loss = loss_g + config.local_weight * (loss_l + kl_scale * config.kl_weight * kl_dims.sum())
+    return loss, positions
+
+
+def partners_of(scenes: torch.Tensor) -> torch.Tensor:
+    """Scenes ``(N, 2, ...)`` -> each person's partner, flattened like the persons: ``(2N, ...)``."""
+    return scenes[:, [1, 0]].flatten(0, 1)
 
 
 @torch.no_grad()
 def scene_loss(model: DeRPoF, config: Config, observed, future) -> float:
-    """The training loss with z = mean on scenes ``(N, 2, 16, 13, 3)`` / ``(N, 2, 14, 13, 3)``."""
+    """The training loss with z deterministic on scenes ``(N, 2, 16, 13, 3)`` / ``(N, 2, 14, 13, 3)``."""
     parameter = next(model.parameters())
-    observed, future = (torch.as_tensor(np.asarray(a), dtype=parameter.dtype, device=parameter.device).flatten(0, 1)
+    observed, future = (torch.as_tensor(np.asarray(a), dtype=parameter.dtype, device=parameter.device)
                         for a in (observed, future))
     model.eval()
-    return derpof_loss(model, observed, future, config, sample=False)[0].item()
+    return derpof_loss(model, observed.flatten(0, 1), future.flatten(0, 1), config, sample=False,
+                       partner=partners_of(observed))[0].item()
 
 
 def format_record(record: dict) -> str:
-    """One log line per epoch, like the seed's."""
+    """One log line per epoch, like the seed's (plus the active latent dimensions on valid)."""
     parts = [f"e: {record['epoch']}", f"lr: {record['lr']:.5f}"]
     for split in ("train", "valid"):
         if f"{split}_loss" in record:
             parts.append(f"{split} loss {record[f'{split}_loss']:.5f} ade {record[f'{split}_ade_rms']:.4f} "
                          f"fde {record[f'{split}_fde_rms']:.4f} vim900 {record[f'{split}_vim_900']:.2f}")
+    if "valid_active_dims" in record:
+        parts.append(f"active latent dims {record['valid_active_dims']}")
     return " | ".join(parts)
 
 
@@ -83,15 +111,16 @@ class Trainer:
         self.dtype = torch.float64 if config.double else torch.float32
         torch.manual_seed(config.seed)
         self.generator = torch.Generator().manual_seed(config.seed)
-        self.windows = torch.as_tensor(np.asarray(train_windows), dtype=self.dtype)
+        self.windows = as_window_set(train_windows)
         if len(self.windows) == 0:
             raise ValueError("no training windows: check the split and sequence selection")
         if config.pin_memory and self.device.type == "cuda":
-            self.windows = self.windows.pin_memory()
+            self.windows.frames = self.windows.frames.pin_memory()
         self.valid = None
         if valid_observed is not None and valid_future is not None:
-            self.valid = tuple(torch.as_tensor(np.asarray(a), dtype=self.dtype, device=self.device).flatten(0, 1)
-                               for a in (valid_observed, valid_future))
+            observed, future = (torch.as_tensor(np.asarray(a), dtype=self.dtype, device=self.device)
+                                for a in (valid_observed, valid_future))
+            self.valid = observed.flatten(0, 1), future.flatten(0, 1), partners_of(observed)
         self.model = DeRPoF(**config.model_kwargs()).to(self.device, self.dtype)
         if config.init_checkpoint:
             init, _ = ckpt.load_model(config.init_checkpoint, config)
@@ -129,20 +158,32 @@ class Trainer:
 
     # -- the loop ----------------------------------------------------------------------------
     def batches(self):
-        """Person windows in batches of ``2 * batch_size``, shuffled and augmented on the fly."""
+        """Person windows in batches of ``2 * batch_size``, shuffled, cut from the frames by index and
+        augmented on the fly (each person and partner rotated and mirrored together): tuples of
+        observed ``(B, 16, 13, 3)``, future ``(B, 14, 13, 3)``, partner observed ``(B, 16, 13, 3)``
+        and has_partner ``(B,)``."""
         n, size = len(self.windows), 2 * self.config.batch_size
         order = torch.randperm(n, generator=self.generator) if self.config.loader_shuffle else torch.arange(n)
         for start in range(0, n, size):
-            batch = self.windows[order[start:start + size]].to(self.device, non_blocking=True)
+            person, partner, has_partner = self.windows.gather(order[start:start + size])
+            batch = torch.stack([person, partner], dim=1).to(self.device, self.dtype, non_blocking=True)
             if self.config.rotate or self.config.mirror:
-                batch = augment(batch, self.generator, self.config.rotate, 0.5 if self.config.mirror else 0.0)
-            yield batch[:, :N_OBSERVED], batch[:, N_OBSERVED:]
+                batch = augment(batch.flatten(1, 2), self.generator, self.config.rotate,
+                                0.5 if self.config.mirror else 0.0).unflatten(1, (2, -1))
+            yield (batch[:, 0, :N_OBSERVED], batch[:, 0, N_OBSERVED:], batch[:, 1, :N_OBSERVED],
+                   has_partner.to(self.device))
+
+    def kl_scale(self) -> float:
+        """KL annealing: the KL weight ramps linearly to 1 over ``kl_anneal_epochs`` epochs."""
+        epochs = self.config.kl_anneal_epochs
+        return 1.0 if epochs <= 0 else min(1.0, (self.epoch + 1) / epochs)
 
     def train_epoch(self) -> dict:
         self.model.train()
         total, count, predictions, targets = 0.0, 0, [], []
-        for observed, future in self.batches():
-            loss, predicted = derpof_loss(self.model, observed, future, self.config)
+        for observed, future, partner, has_partner in self.batches():
+            loss, predicted = derpof_loss(self.model, observed, future, self.config, partner=partner,
+                                          has_partner=has_partner, kl_scale=self.kl_scale())
             if not torch.isfinite(loss):
                 raise TrainingDiverged(f"epoch {self.epoch + 1}: loss became {loss.item()}; training stopped, "
                                        f"last good checkpoint kept in {self.config.checkpoint_dir}")
@@ -163,9 +204,12 @@ class Trainer:
         if self.valid is None:
             return {}
         self.model.eval()
-        loss, predicted = derpof_loss(self.model, *self.valid, self.config, sample=False)
-        metrics = summary(predicted, self.valid[1])
-        return {"valid_loss": loss.item(), **{f"valid_{k}": v for k, v in metrics.items()}}
+        observed, future, partner = self.valid
+        loss, predicted = derpof_loss(self.model, observed, future, self.config, sample=False, partner=partner)
+        metrics = summary(predicted, future)
+        record = {"valid_loss": loss.item(), **{f"valid_{k}": v for k, v in metrics.items()}}
+        kl = self.model.kl_per_dimension(observed, future, partner).tolist()
+        return record | {"valid_kl_per_dim": kl, "valid_active_dims": sum(k > ACTIVE_DIM_NATS for k in kl)}
 
     def fit(self) -> list[dict]:
         """Train up to ``config.n_epochs`` (counting epochs already done when resumed)."""

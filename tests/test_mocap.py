@@ -91,7 +91,7 @@ def test_shipped_corpus_is_plausible():
     somof = bone_lengths(load_split("valid").observed).mean(axis=(0, 1, 2))
     corpus = bone_lengths(np.concatenate(clips)).mean(axis=0)
     assert np.all(np.abs(corpus / somof - 1) < 0.6)  # same skeleton, comparable bones
-    windows = load_corpus_windows(stride=10)
+    windows = np.asarray(load_corpus_windows(stride=10))
     assert windows.shape[1:] == (30, 13, 3) and np.isfinite(windows).all()
     steps = np.linalg.norm(np.diff(windows, axis=1), axis=-1).mean(axis=-1)
     assert steps.max() < 2 * MAX_STEP_30HZ  # 15 Hz steps, no glitches or jumps between clips
