@@ -23,7 +23,13 @@ from posepred.skeleton import bone_lengths, mirror_permutation
 LIMBS = [0, 1, 2, 3, 4, 10, 11, 12, 13]  # rigid bones: hips, legs, arms (the torso bends)
 
 SOURCE = Path(__file__).resolve().parents[2] / "shared" / "mocap_cmu"
-needs_source = pytest.mark.skipif(not SOURCE.is_dir(), reason="../shared/mocap_cmu not present")
+needs_source = pytest.mark.skipif(
+    not SOURCE.is_dir(),
+    reason=f"raw CMU motion capture not found at {SOURCE}: these tests read the source files, not the shipped "
+           "data/mocap_cmu30.npz. To run them, put there the CMU-Mocap benchmark text files (data/cmu/, from "
+           "the DMGNN repository), the iClone-retargeted CMU BVH files (All_BVH/subjects/, from the "
+           "IClone-CMU-Mocap repository) and cmu_skeleton.json (README, 'Motion-capture pretraining data'; "
+           "CMU data: mocap.cs.cmu.edu)")
 
 
 def test_rotations_are_proper():
