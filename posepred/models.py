@@ -75,10 +75,11 @@ class GlobalLSTM(nn.Module):
         _, (h, c) = self.encoder(self.embed(global_velocity))
         return h[-1], c[-1]
 
-    def step(self, velocity: torch.Tensor, state):
-        """One decoder step: last velocity ``(B, 3)`` -> next velocity ``(B, 3)`` and new state."""
+    def step(self, velocity: torch.Tensor, state, mask: torch.Tensor | None = None):
+        """One decoder step: last velocity ``(B, 3)`` -> next velocity ``(B, 3)`` and new state
+        (``mask``: this step's dropout mask from :func:`dropout_masks`)."""
         h, c = self.decoder(self.embed(velocity), state)
-        return self.head(self.dropout(h)), (h, c)
+        return self.head(self.dropout(h) if mask is None else h * mask), (h, c)
 
     def forward(self, global_velocity: torch.Tensor, n_future: int = N_FUTURE) -> torch.Tensor:
         """``(B, T, 3)`` -> ``(B, n_future, 3)``."""
@@ -124,10 +125,19 @@ class Decoder(nn.Module):
         h = self.init_hidden(code)
         return h, torch.zeros_like(h)
 
-    def step(self, velocity: torch.Tensor, state):
+    def step(self, velocity: torch.Tensor, state, mask: torch.Tensor | None = None):
         """Last local velocity ``(B, 39)`` -> next ``(B, 39)`` and new state."""
         h, c = self.cell(velocity, state)
-        return self.head(self.dropout(h)), (h, c)
+        return self.head(self.dropout(h) if mask is None else h * mask), (h, c)
+
+
+def dropout_masks(dropout: nn.Dropout, n_steps: int, like: torch.Tensor) -> list[torch.Tensor | None]:
+    """Inverted-dropout masks for ``n_steps`` decoder steps, drawn with one random call (one draw per
+    step is most of a training step's random-number cost); ``None`` per step when not training."""
+    if not dropout.training or dropout.p == 0:
+        return [None] * n_steps
+    keep = torch.rand(n_steps, *like.shape, dtype=like.dtype, device=like.device) >= dropout.p
+    return list((keep.to(like.dtype) / (1 - dropout.p)).unbind(0))
 
 
 def reparameterise(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
@@ -252,10 +262,12 @@ class DeRPoF(nn.Module):
             state_g = (state_g[0] + context_g, state_g[1])
             state_l = (state_l[0] + context_l, state_l[1])
         step_g, step_l = global_velocity[:, -1], local_velocity[:, -1]
+        masks_g = dropout_masks(self.net_g.dropout, n_future, state_g[0])
+        masks_l = dropout_masks(self.net_l.decoder.dropout, n_future, state_l[0])
         out_g, out_l = [], []
-        for _ in range(n_future):
-            step_g, state_g = self.net_g.step(step_g, state_g)
-            step_l, state_l = self.net_l.decoder.step(step_l, state_l)
+        for mask_g, mask_l in zip(masks_g, masks_l):
+            step_g, state_g = self.net_g.step(step_g, state_g, mask_g)
+            step_l, state_l = self.net_l.decoder.step(step_l, state_l, mask_l)
             out_g.append(step_g)
             out_l.append(step_l)
         pred_g, pred_l = torch.stack(out_g, dim=1), torch.stack(out_l, dim=1)
