@@ -6,16 +6,24 @@ axis (its z), so skeletons stand upright.
 
 from __future__ import annotations
 
+import html
+import io
+import math
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MultipleLocator
 
 from .metrics import HORIZON_FRAMES, HORIZON_MS
 from .skeleton import BONES
 
 COLOURS = {"input": "tab:blue", "truth": "tab:green", "prediction": "tab:red"}
+KIND_NAMES = {"input": "observed", "truth": "ground truth", "prediction": "prediction"}
 PERSON_STYLES = ("-", "--")
+VIEW = (30.0, -60.0)  # matplotlib's default elevation and azimuth (degrees)
 
 
 def _as_scene(poses) -> np.ndarray:
@@ -50,11 +58,23 @@ def draw_skeletons(ax, poses, colour: str, limits=None, title: str | None = None
     ax.set_xlim(centre[0] - half, centre[0] + half)
     ax.set_ylim(centre[2] - half, centre[2] + half)
     ax.set_zlim(centre[1] - half, centre[1] + half)
-    ax.set_xlabel("x")
-    ax.set_ylabel("z")
-    ax.set_zlabel("y (up)")
+    ax.set_xlabel("x (m)", fontsize=8)
+    ax.set_ylabel("z (m)", fontsize=8)
+    ax.set_zlabel("y, up (m)", fontsize=8)
+    ax.tick_params(labelsize=6, pad=0)
+    for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+        axis.set_major_locator(MultipleLocator(0.5 if half > 0.6 else 0.25))
+    ax.set_box_aspect(None, zoom=0.85)
     if title:
-        ax.set_title(title)
+        ax.set_title(title, fontsize=9)
+
+
+def legend_handles(kinds=("input", "truth", "prediction"), n_persons: int = 2) -> list[Line2D]:
+    """Proxy lines for a legend: one per colour (observed, truth, prediction), one per person style."""
+    handles = [Line2D([], [], color=COLOURS[k], linewidth=2, label=KIND_NAMES[k]) for k in kinds]
+    handles += [Line2D([], [], color="black", linestyle=PERSON_STYLES[p % len(PERSON_STYLES)], linewidth=1.5,
+                       label=f"person {p}") for p in range(n_persons)]
+    return handles
 
 
 def save_frame_pngs(observed, future, predicted, out_dir: str | Path, prefix: str = "") -> list[Path]:
@@ -107,17 +127,42 @@ def draw_frame(ax, frames: list[dict], index: int, show=("truth", "prediction"),
     ax.set_title(f"frame {index:02d} " + ("observed" if "input" in frame else "future"), fontsize=9)
 
 
-def filmstrip(observed, future=None, predicted=None, every: int = 3, size: float = 2.2):
-    """One row of 3D frames, every ``every``-th of the 30; returns the Figure."""
+def _kinds(future, predicted) -> list[str]:
+    return ["input"] + [k for k, p in (("truth", future), ("prediction", predicted)) if p is not None]
+
+
+def filmstrip(observed, future=None, predicted=None, every: int = 3, size: float = 2.6, columns: int = 5):
+    """Every ``every``-th of the 30 frames, wrapped into rows of ``columns`` 3D plots, with one legend
+    for the colours (observed, truth, prediction) and the line styles (the persons); returns the Figure."""
     frames = sequence_frames(observed, future, predicted)
     limits = axis_limits(*[p for p in (observed, future, predicted) if p is not None])
     picks = list(range(0, len(frames), every))
-    fig = plt.figure(figsize=(size * len(picks), size + 0.4))
+    columns = min(columns, len(picks))
+    rows = math.ceil(len(picks) / columns)
+    height = size * rows + 0.5
+    fig = plt.figure(figsize=(size * columns, height))
     for i, index in enumerate(picks):
-        draw_frame(fig.add_subplot(1, len(picks), i + 1, projection="3d"), frames, index, limits=limits)
-    fig.suptitle("blue: observed   green: ground truth   red: prediction   (solid: person 0, dashed: person 1)",
-                 fontsize=9)
-    fig.tight_layout()
+        draw_frame(fig.add_subplot(rows, columns, i + 1, projection="3d"), frames, index, limits=limits)
+    fig.legend(handles=legend_handles(_kinds(future, predicted), _as_scene(observed).shape[0]),
+               loc="upper center", ncol=5, fontsize=9, frameon=False)
+    fig.subplots_adjust(left=0.01, right=0.97, bottom=0.04, top=1 - 0.5 / height, wspace=0.15, hspace=0.25)
+    return fig
+
+
+def frame_figure(observed, future=None, predicted=None, frame: int = 15, show=("truth", "prediction"),
+                 view=VIEW, size=(5.0, 5.0), figure_class=None):
+    """One frame of one sample as a 3D plot with a legend: the viewer's picture, on the axes of all
+    30 frames. ``figure_class=Figure`` makes a figure outside pyplot (nothing is shown by itself)."""
+    frames = sequence_frames(observed, future, predicted)
+    limits = axis_limits(*[p for p in (observed, future, predicted) if p is not None])
+    fig = Figure(figsize=size) if figure_class is Figure else plt.figure(figsize=size)
+    ax = fig.add_subplot(projection="3d")
+    draw_frame(ax, frames, min(frame, len(frames) - 1), show, limits)
+    ax.view_init(elev=view[0], azim=view[1])
+    kinds = ["input"] + [k for k in show if k in frames[-1]]
+    fig.legend(handles=legend_handles(kinds, _as_scene(observed).shape[0]), loc="lower center", ncol=3,
+               fontsize=8, frameon=False)
+    fig.subplots_adjust(left=0, right=0.95, top=0.93, bottom=0.1)
     return fig
 
 
@@ -155,40 +200,104 @@ def plot_vim_curves(per_frame: dict[str, np.ndarray], title: str = "VIM versus h
     return fig
 
 
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80)
+    return buffer.getvalue()
+
+
 def frame_viewer(observed, future=None, predicted=None, labels=None):
-    """An ipywidgets viewer: a slider over the 30 frames, sample and person dropdowns, and a
-    toggle between ground truth, prediction or both, on fixed axes.
+    """An ipywidgets viewer: a slider over the 30 frames, sample and person dropdowns, a toggle between
+    ground truth, prediction or both, and elevation/azimuth sliders, on fixed axes.
 
     ``observed (N, persons, 16, 13, 3)``; ``future``/``predicted`` ``(N, persons, 14, 13, 3)`` or None.
     Returns the widget (display it in a notebook).
+
+    Each redraw renders the frame to PNG bytes off-screen (a ``Figure`` outside pyplot) and sets them
+    as the value of an ``ipywidgets.Image``: the kernel only sends widget state. Nothing goes through
+    an ``Output`` widget, ``display`` or ``clear_output``, so a notebook executor (nbconvert, nbval),
+    which has to mimic an Output widget by messaging the kernel while the cell runs, has nothing to
+    wait on, and a viewer built in a cell cannot stall its execution.
     """
     import ipywidgets as widgets
 
     observed = np.asarray(observed)
+    arrays = [observed] + [None if a is None else np.asarray(a) for a in (future, predicted)]
     labels = labels or [f"sample {i}" for i in range(len(observed))]
     sample = widgets.Dropdown(options=[(label, i) for i, label in enumerate(labels)], description="sample")
     person = widgets.Dropdown(options=[("both", -1)] + [(f"person {p}", p) for p in range(observed.shape[1])],
                               description="person")
     show = widgets.ToggleButtons(options=[("both", ("truth", "prediction")), ("ground truth", ("truth",)),
                                           ("prediction", ("prediction",))], description="show")
-    frame = widgets.IntSlider(min=0, max=29, value=15, description="frame",
-                              continuous_update=False)
-    output = widgets.Output()
+    frame = widgets.IntSlider(min=0, max=29, value=15, description="frame", continuous_update=False)
+    elevation = widgets.IntSlider(min=-90, max=90, step=5, value=int(VIEW[0]), description="elevation (°)",
+                                  continuous_update=False, style={"description_width": "initial"})
+    azimuth = widgets.IntSlider(min=-180, max=180, step=5, value=int(VIEW[1]), description="azimuth (°)",
+                                continuous_update=False, style={"description_width": "initial"})
+    image = widgets.Image(format="png")
 
     def render(*_):
         pick = slice(None) if person.value < 0 else [person.value]
-        parts = [None if a is None else np.asarray(a)[sample.value][pick] for a in (observed, future, predicted)]
-        frames = sequence_frames(*parts)
-        frame.max = len(frames) - 1
-        with output:
-            output.clear_output(wait=True)
-            fig, ax = new_axes((5, 5))
-            draw_frame(ax, frames, min(frame.value, len(frames) - 1), show.value,
-                       axis_limits(*[p for p in parts if p is not None]))
-            plt.show()
-            plt.close(fig)
+        parts = [None if a is None else a[sample.value][pick] for a in arrays]
+        frame.max = len(sequence_frames(*parts)) - 1
+        image.value = _png(frame_figure(*parts, frame=frame.value, show=show.value,
+                                        view=(elevation.value, azimuth.value), figure_class=Figure))
 
-    for control in (sample, person, show, frame):
+    for control in (sample, person, show, frame, elevation, azimuth):
         control.observe(render, names="value")
     render()
-    return widgets.VBox([widgets.HBox([sample, person]), show, frame, output])
+    return widgets.VBox([widgets.HBox([sample, person]), show, frame, widgets.HBox([elevation, azimuth]), image])
+
+
+_TABLE_COLUMNS = (("VIM (cm) at", [("vim_100", "100 ms"), ("vim_240", "240 ms"), ("vim_500", "500 ms"),
+                                   ("vim_640", "640 ms"), ("vim_900", "900 ms"), ("vim_mean", "mean of 14")]),
+                  ("ADE / FDE (m)", [("ade_rms", "ADE rms"), ("fde_rms", "FDE rms"), ("ade_mpjpe", "ADE mpjpe"),
+                                     ("fde_mpjpe", "FDE mpjpe")]))
+
+
+class ResultsTable:
+    """Rows of :func:`posepred.metrics.summary` as an HTML table (grouped headers, units, the best value
+    of each column in bold); its plain-text form lists the same numbers one predictor per line."""
+
+    def __init__(self, rows: dict[str, dict[str, float]], caption: str = ""):
+        self.rows, self.caption = rows, caption
+
+    @staticmethod
+    def _cell(key: str, value) -> str:
+        if value is None:
+            return "-"
+        return f"{value:.2f}" if key.startswith("vim") else f"{value:.4f}"
+
+    def _repr_html_(self) -> str:
+        columns = [key for _, group in _TABLE_COLUMNS for key, _ in group]
+        best = {key: min((r[key] for r in self.rows.values() if r.get(key) is not None), default=None)
+                for key in columns}
+        style = "padding:2px 8px;text-align:right"
+        head = "".join(f'<th colspan="{len(group)}" style="text-align:center">{html.escape(title)}</th>'
+                       for title, group in _TABLE_COLUMNS)
+        sub = "".join(f'<th style="{style}">{html.escape(name)}</th>' for _, group in _TABLE_COLUMNS
+                      for _, name in group)
+        body = []
+        for name, row in self.rows.items():
+            cells = []
+            for key in columns:
+                text = self._cell(key, row.get(key))
+                bold = row.get(key) is not None and row.get(key) == best[key] and len(self.rows) > 1
+                cells.append(f'<td style="{style}">{"<b>" + text + "</b>" if bold else text}</td>')
+            body.append(f'<tr><th style="text-align:left">{html.escape(name)}</th>{"".join(cells)}</tr>')
+        caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
+        return (f"<table>{caption}<thead><tr><th></th>{head}</tr><tr><th>predictor</th>{sub}</tr></thead>"
+                f"<tbody>{''.join(body)}</tbody></table>")
+
+    def __repr__(self) -> str:
+        lines = []
+        for name, row in self.rows.items():
+            vim = " ".join(self._cell(k, row.get(k)) for k, _ in _TABLE_COLUMNS[0][1])
+            ade = " ".join(self._cell(k, row.get(k)) for k, _ in _TABLE_COLUMNS[1][1])
+            lines.append(f"{name}: VIM (cm) {vim} | ADE/FDE (m) {ade}")
+        return "\n".join(lines)
+
+
+def results_table(rows: dict[str, dict[str, float]], caption: str = "") -> ResultsTable:
+    """Display-ready table of :func:`posepred.metrics.summary` rows (HTML in a notebook)."""
+    return ResultsTable(rows, caption)
