@@ -28,7 +28,8 @@ lint: setup
 test: setup
 	$(PY) scripts/check_notebooks_synced.py
 	$(VENV)/bin/pytest tests
-	$(VENV)/bin/pytest --nbval notebooks/ --nbval-sanitize-with notebooks/sanitize.cfg -p no:randomly
+	$(VENV)/bin/pytest --nbval notebooks/ --nbval-sanitize-with notebooks/sanitize.cfg -p no:randomly \
+		--nbval-cell-timeout=300
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/
@@ -43,6 +44,7 @@ cv: setup
 pretrain: setup
 	$(PY) -m posepred pretrain
 
+# re-sync every .py/.ipynb pair and re-execute the notebooks in place (300 s per cell at most;
+# no execution timestamps or widget state saved): see scripts/execute_notebooks.py
 notebooks: setup
-	cd notebooks && for f in [0-9][0-9]_*.py; do ../$(VENV)/bin/jupytext --sync $$f && \
-		../$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace $${f%.py}.ipynb; done
+	$(PY) scripts/execute_notebooks.py --timeout 300
