@@ -5,20 +5,26 @@
 
 Each experiment is the 'finetune' recipe (or the seed's Config) with some fields changed, run
 through the same leave-one-sequence-out cross-validation as `posepred cv`; numbers are out of fold.
+Rows go to results/ablations.json keyed by id (with the baselines, computed here);
+results/ablations.md is rendered from it (`python -m posepred.report` does the same).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import tempfile
 from pathlib import Path
 
+from posepred import paths
 from posepred.checkpoint import atomic_write_text
 from posepred.config import RECIPES
 from posepred.cv import cross_validate
 from posepred.data import load_split
+from posepred.evaluate import BASELINES, ResultRow, baseline_rows, save_results
 from posepred.metrics import summary
 from posepred.mocap import load_corpus_windows
+from posepred.report import ablations_markdown
 from posepred.train import Trainer
 
 SEED, FINETUNE = RECIPES["seed"], RECIPES["finetune"]
@@ -52,24 +58,28 @@ ENSEMBLES = {  # average of the out-of-fold predictions of experiments above
 HORIZONS = ("vim_100", "vim_240", "vim_500", "vim_640", "vim_900", "vim_mean")
 
 
+def experiment_id(name: str) -> str:
+    """A stable id for an experiment's row in results/ablations.json (its name, lower case, as a slug)."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default=None, help="run the experiments whose name contains this text")
-    parser.add_argument("--out", default="results/ablations.md")
+    parser.add_argument("--results", default=None, help="results directory (default: results/)")
     args = parser.parse_args()
     valid = load_split("valid")
-    lines = ["# Ablations (cross-validation by sequence on valid, out of fold, VIM cm)", "",
-             "Reproduce with `python benchmarks/ablations.py`. Damped velocity 0.8, the baseline to beat: "
-             "10.17 / 26.36 / 58.28 / 70.38 / 89.52 | mean14 50.85.", "",
-             "| experiment | 100 | 240 | 500 | 640 | 900 | mean14 | beats damped at all 5 | s |", "|---" * 9 + "|"]
-    damped = (10.17, 26.36, 58.28, 70.38, 89.52)
-    predictions = {}
+    baselines = baseline_rows(valid)  # computed here, never copied: the rows to beat
+    damped = baselines[BASELINES.index("damped_velocity")].metrics
+    rows, seconds, predictions = [], {}, {}
 
-    def report(name, row, seconds):
-        wins = all(row[k] < d for k, d in zip(HORIZONS, damped))
-        lines.append(f"| {name} | " + " | ".join(f"{row[k]:.2f}" for k in HORIZONS)
-                     + f" | {'yes' if wins else 'no'} | {'-' if seconds is None else f'{seconds:.0f}'} |")
-        print(lines[-1], flush=True)
+    def record(name, metrics, spent):
+        rows.append(ResultRow(experiment_id(name), name, metrics))
+        if spent is not None:
+            seconds[rows[-1].id] = round(spent, 1)
+        wins = all(metrics[k] < damped[k] for k in HORIZONS[:5])
+        print(f"| {name} | " + " | ".join(f"{metrics[k]:.2f}" for k in HORIZONS)
+              + f" | {'yes' if wins else 'no'} | {'-' if spent is None else f'{spent:.0f}'} |", flush=True)
 
     wanted = {name for name in {**EXPERIMENTS, **PRETRAIN_FIRST} if not args.only or args.only in name}
     wanted |= {member for name, members in ENSEMBLES.items() if not args.only or args.only in name
@@ -84,14 +94,16 @@ def main() -> None:
             config = config.replace(init_checkpoint=directory)
         result = cross_validate(config, valid, n_samples=0, progress=False)
         predictions[name] = result.predictions
-        report(name, result.rows["DeRPoF (z = mean)"], result.seconds)
+        record(name, result.rows["derpof"].metrics, result.seconds)
     for name, members in ENSEMBLES.items():
         if all(member in predictions for member in members):
-            mean = sum(predictions[member] for member in members) / len(members)
-            report(name, summary(mean, valid.future), None)
-    lines += ["", NOTES]
+            record(name, summary(sum(predictions[m] for m in members) / len(members), valid.future), None)
     if not args.only:
-        atomic_write_text(Path(args.out), "\n".join(lines) + "\n")
+        results = Path(args.results) if args.results else paths.results_dir()
+        save_results(results / "ablations.json", baselines + rows, experiments=[r.id for r in rows],
+                     seconds=seconds, notes=NOTES, command="python benchmarks/ablations.py")
+        atomic_write_text(results / "ablations.md", ablations_markdown(results / "ablations.json"))
+        print(f"wrote {results / 'ablations.json'} and ablations.md")
 
 
 NOTES = """Notes. Times are wall seconds on 2 CPU cores and vary with machine load. Pretraining on CMU

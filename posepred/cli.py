@@ -1,22 +1,35 @@
-"""Command line: ``posepred evaluate|train|valid|test|cv|pretrain|mocap`` (also ``python -m posepred``).
+"""Command line: ``posepred evaluate|train|valid|test|cv|pretrain|report|mocap`` (also ``python -m posepred``).
 
-Options of ``train``/``cv``/``pretrain`` are the fields of :class:`posepred.config.Config` with the
-seed scripts' names and defaults (``--n_epochs 50``, ``--loader_shuffle false``, ...). Bad input ends
-with one line on stderr and exit code 2.
+This module only parses; :mod:`posepred.commands` does the work. Options of ``train``/``cv``/``pretrain``
+are the fields of :class:`posepred.config.Config` (``--n_epochs 50``, ``--loader_shuffle false``, ...),
+and each subcommand's help shows the defaults of the recipe it starts from.
+
+Exit codes: 0 done; 2 bad input (a :class:`~posepred.errors.PosepredError`: bad data, config,
+checkpoint or option; also argparse's usage errors), one line on stderr; 130 interrupted (Ctrl-C);
+1 anything else, which is a bug: one line "internal error ..." on stderr, and the full traceback
+with ``--debug`` or ``POSEPRED_DEBUG=1``.
+
+``--threads N`` (or ``$POSEPRED_THREADS``) sets torch's thread count before any torch work
+(:mod:`posepred.runtime`; default 1, 0 = torch's own default).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
+import os
 import sys
+import traceback
 import typing
-from pathlib import Path
 
-from .config import Config
+from .commands import COMMANDS, config_from_args  # noqa: F401  (config_from_args: part of the CLI's API)
+from .config import RECIPES, Config
+from .errors import PosepredError
+from .evaluate import BASELINES
+from .runtime import ENV_THREADS, configure_threads
 
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+ENV_DEBUG = "POSEPRED_DEBUG"
 
 
 def parse_bool(text: str) -> bool:
@@ -35,116 +48,177 @@ def _optional(kind):
     return parse
 
 
-def add_config_options(parser: argparse.ArgumentParser, skip=("data_dir", "checkpoint_dir")) -> None:
-    """One ``--field`` option per Config field, typed from its annotation, defaulting to the dataclass."""
+def _predictor(text: str) -> str:
+    return text.replace("-", "_")
+
+
+FIELD_HELP = {  # what each Config field means; the default comes from the subcommand's recipe
+    "hidden_dim": "LSTM width", "latent_dim": "VAE latent size", "embedding_dim": "net_g input embedding size",
+    "dropout": "dropout probability", "residual_damping": "predict a correction over damped velocity with this "
+    "factor (none: the seed model)", "vae": "'seed' (encoder sees the past) or 'conditional' (past and future)",
+    "social": "give each person's forecaster the other person's motion",
+    "skeleton": "keep rigid bone lengths in every predicted frame",
+    "free_bits": "conditional VAE: KL below this many nats per dimension is free",
+    "kl_anneal_epochs": "ramp the KL weight up over this many epochs", "lr": "Adam learning rate",
+    "n_epochs": "training epochs", "batch_size": "scenes per batch (2 person sequences each)",
+    "loader_shuffle": "shuffle windows every epoch", "pin_memory": "pin the windows in page-locked memory (CUDA)",
+    "loader_workers": "the seed's option (unused: batches are sliced from memory)",
+    "load_checkpoint": "resume from --checkpoint-dir", "dev": "device: cpu, cuda, cuda:N, mps or auto",
+    "double": "train in float64", "local_weight": "weight of the local (net_l) loss",
+    "kl_weight": "weight of the KL term", "scheduler_factor": "ReduceLROnPlateau factor",
+    "scheduler_patience": "ReduceLROnPlateau patience (epochs)", "grad_clip": "clip the gradient norm (none: off)",
+    "seed": "random seed", "corpus": "motion-capture corpora (.npz) for --train_split mocap",
+    "train_split": "split to train on (train, valid or mocap)", "valid_split": "split to validate on",
+    "train_sequences": "train only on these sequences (default: all)",
+    "exclude_sequences": "never train on these sequences", "valid_sequences": "validate only on these sequences",
+    "window_stride": "frames between training windows", "rotate": "random rotation about the vertical axis",
+    "mirror": "random left/right mirroring", "init_checkpoint": "start from these weights (fine-tuning)",
+}
+
+
+def add_config_options(parser: argparse.ArgumentParser, recipe: str = "seed",
+                       skip=("data_dir", "checkpoint_dir")) -> None:
+    """One ``--field`` option per Config field, typed from its annotation; help shows ``recipe``'s default."""
     hints = typing.get_type_hints(Config)
-    group = parser.add_argument_group("configuration (Config fields, seed defaults)")
+    base = RECIPES[recipe]
+    group = parser.add_argument_group(f"configuration (Config fields; defaults of the '{recipe}' recipe)")
     for f in dataclasses.fields(Config):
         if f.name in skip:
             continue
         hint, kwargs = hints[f.name], {"dest": f.name, "default": argparse.SUPPRESS}
         args = typing.get_args(hint) if typing.get_origin(hint) is not list else ()
-        base = next((a for a in args if a is not type(None)), hint)
-        if base is bool:
+        kind = next((a for a in args if a is not type(None)), hint)
+        if kind is bool:
             kwargs.update(type=parse_bool, metavar="true|false")
-        elif typing.get_origin(base) is list:
-            kwargs.update(nargs="*", metavar="SEQUENCE")
+        elif typing.get_origin(kind) is list:
+            kwargs.update(nargs="*", metavar="NAME")
         elif type(None) in args:
-            kwargs.update(type=_optional(base), metavar=base.__name__.upper())
+            kwargs.update(type=_optional(kind), metavar=kind.__name__.upper())
         else:
-            kwargs.update(type=base, metavar=base.__name__.upper())
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        group.add_argument(f"--{f.name}", help=f"(default: {default})", **kwargs)
+            kwargs.update(type=kind, metavar=kind.__name__.upper())
+        text = FIELD_HELP.get(f.name, f.name.replace("_", " "))
+        group.add_argument(f"--{f.name}", help=f"{text} (default: {getattr(base, f.name)})", **kwargs)
 
 
 def add_common(parser: argparse.ArgumentParser, checkpoint_default: str | None = "checkpoints") -> None:
     parser.add_argument("--data", dest="data_dir", default=argparse.SUPPRESS, metavar="DIR",
-                        help="SoMoF data directory (default: $POSEPRED_DATA, else somof_data_3dpw/)")
+                        help="SoMoF data directory (default: $POSEPRED_DATA, else the repository's somof_data_3dpw/)")
     if checkpoint_default is not None:
         parser.add_argument("--checkpoint-dir", "--checkpoint_dir", dest="checkpoint_dir",
                             default=argparse.SUPPRESS, metavar="DIR",
                             help=f"checkpoint directory (default: {checkpoint_default})")
 
 
-def config_from_args(args: argparse.Namespace, base: Config | None = None) -> Config:
-    names = {f.name for f in dataclasses.fields(Config)}
-    return (base or Config()).replace(**{k: v for k, v in vars(args).items() if k in names})
+def add_runtime(parser: argparse.ArgumentParser, default) -> None:
+    """``--threads`` and ``--debug``, accepted before or after the subcommand."""
+    parser.add_argument("--threads", type=int, default=default, metavar="N",
+                        help=f"torch threads (default: ${ENV_THREADS}, else 1; 0 = torch's default)")
+    parser.add_argument("--debug", action="store_true", default=default,
+                        help=f"print the traceback of an internal error (also ${ENV_DEBUG}=1)")
+
+
+DEV_HELP = "device: cpu, cuda, cuda:N, mps or auto (default: cpu)"
+CHECKPOINT_HELP = "checkpoints/ when you trained there, else the shipped checkpoints/derpof"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="posepred", description="3D human pose forecasting on SoMoF 3DPW")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="posepred", description="3D human pose forecasting on SoMoF 3DPW",
+                                     epilog="exit codes: 0 done, 1 internal error (a bug), 2 bad input, "
+                                            "130 interrupted")
+    add_runtime(parser, None)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = commands.add_parser("evaluate", help="score a baseline or a checkpoint on a split")
-    p.add_argument("--predictor", default="damped-velocity",
-                   choices=["zero-velocity", "constant-velocity", "damped-velocity", "derpof"])
-    p.add_argument("--split", default="valid")
-    p.add_argument("--damping", type=float, default=0.8, help="damped-velocity factor (default 0.8)")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--dev", default="cpu")
-    add_common(p)
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=text, description=text)
+        add_runtime(sub, argparse.SUPPRESS)
+        return sub
 
-    p = commands.add_parser("train", help="train DeRPoF (standard protocol: train split, valid split)")
+    p = command("evaluate", "score a baseline or a checkpoint on a split")
+    p.add_argument("--predictor", default="damped_velocity", type=_predictor, choices=["derpof", *BASELINES],
+                   help="what to score (hyphens also accepted; default: damped_velocity)")
+    p.add_argument("--split", default="valid", help="split with ground truth to score on (default: valid)")
+    p.add_argument("--damping", type=float, default=0.8, help="damped-velocity factor (default: 0.8)")
+    p.add_argument("--json", action="store_true", help="print strict JSON instead of a table")
+    p.add_argument("--dev", default="cpu", help=DEV_HELP)
+    add_common(p, CHECKPOINT_HELP)
+
+    p = command("train", "train DeRPoF (standard protocol: train split, valid split)")
     p.add_argument("--recipe", choices=["seed", "finetune"], default="seed",
                    help="starting Config: the seed's (default) or fine-tuning from checkpoints/pretrained")
     add_common(p)
-    add_config_options(p)
+    add_config_options(p, "seed")
 
-    p = commands.add_parser("valid", help="score checkpoints on valid and draw one sample's frames")
-    add_common(p)
-    p.add_argument("--dev", default="cpu")
-    p.add_argument("--sample", type=int, default=0, help="sample index to draw (default 0)")
-    p.add_argument("--person", type=int, default=0, choices=[0, 1])
-    p.add_argument("--visualizations", default="visualizations", metavar="DIR")
-    p.add_argument("--json", action="store_true")
+    p = command("valid", "score checkpoints on valid and draw one sample's frames")
+    add_common(p, CHECKPOINT_HELP)
+    p.add_argument("--dev", default="cpu", help=DEV_HELP)
+    p.add_argument("--sample", type=int, default=0, help="sample index to draw (default: 0)")
+    p.add_argument("--person", type=int, default=0, choices=[0, 1], help="person of the sample to draw (default: 0)")
+    p.add_argument("--visualizations", default="visualizations", metavar="DIR",
+                   help="where the PNGs of the drawn sample go (default: visualizations/)")
+    p.add_argument("--json", action="store_true", help="print strict JSON instead of a table")
 
-    p = commands.add_parser("test", help="write the SoMoF submission for the test split")
-    add_common(p)
-    p.add_argument("--dev", default="cpu")
-    p.add_argument("--out", default="3dpw_predictions.json", metavar="FILE")
+    p = command("test", "write the SoMoF submission for the test split")
+    add_common(p, CHECKPOINT_HELP)
+    p.add_argument("--dev", default="cpu", help=DEV_HELP)
+    p.add_argument("--out", default="3dpw_predictions.json", metavar="FILE",
+                   help="submission file to write (default: 3dpw_predictions.json)")
 
-    for name, text in (("cv", "cross-validation by sequence on valid"), ("pretrain", "train on the mocap corpus")):
-        p = commands.add_parser(name, help=text)
-        add_common(p, None if name == "cv" else "checkpoints/pretrained")
-        add_config_options(p)
-        if name == "cv":
-            p.add_argument("--init", default=None, metavar="CHECKPOINT_DIR",
-                           help="fine-tune each fold from it (default: the recipe's, 'none' for random weights)")
-            p.add_argument("--recipe", choices=["seed", "finetune"], default="finetune",
-                           help="'finetune' (default): 10 epochs from checkpoints/pretrained with the project's "
-                                "best settings; 'seed': the seed's Config from random weights")
-            p.add_argument("--samples", type=int, default=20, help="K for the best-of-K oracle row")
-            p.add_argument("--results", default="results", metavar="DIR")
-            p.add_argument("--save-folds", default=None, metavar="DIR", help="also save fold models under DIR/folds/")
+    p = command("cv", "cross-validation by sequence on valid")
+    add_common(p, None)
+    p.add_argument("--recipe", choices=["seed", "finetune"], default="finetune",
+                   help="'finetune' (default): from checkpoints/pretrained with the project's best settings; "
+                        "'seed': the seed's Config from random weights (the option defaults below are finetune's)")
+    p.add_argument("--init", default=None, metavar="CHECKPOINT_DIR",
+                   help="fine-tune each fold from it (default: the recipe's, 'none' for random weights)")
+    p.add_argument("--samples", type=int, default=20, help="K samples per person for best-of-K and APD (default: 20)")
+    p.add_argument("--results", default=None, metavar="DIR", help="where results go (default: results/)")
+    p.add_argument("--save-folds", default=None, metavar="DIR", help="also save fold models under DIR/folds/")
+    p.add_argument("--folds", default=None, metavar="DIR",
+                   help="train nothing: score the fold models DIR/<sequence>/ (e.g. checkpoints/derpof/folds)")
+    add_config_options(p, "finetune")
 
-    p = commands.add_parser("mocap", help="build the 15 Hz SoMoF-joint corpus from CMU motion capture")
-    p.add_argument("--source", default="../shared/mocap_cmu", metavar="DIR")
-    p.add_argument("--out", default=None, metavar="NPZ")
+    p = command("pretrain", "train on the motion-capture corpus")
+    add_common(p, "checkpoints/pretrained")
+    add_config_options(p, "pretrain")
+
+    p = command("report", "regenerate results/*.md, the README's result tables and the figure from results/*.json")
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 when a generated file is stale")
+    p.add_argument("--results", default=None, metavar="DIR", help="results directory (default: results/)")
+    p.add_argument("--readme", default=None, metavar="FILE", help="README to fill (default: README.md)")
+
+    p = command("mocap", "build the 15 Hz SoMoF-joint corpus from CMU motion capture")
+    p.add_argument("--source", default="../shared/mocap_cmu", metavar="DIR",
+                   help="folder with the CMU text and BVH files (default: ../shared/mocap_cmu)")
+    p.add_argument("--out", default=None, metavar="NPZ", help="corpus file to write (default: data/mocap_cmu30.npz)")
     return parser
 
 
 def main(argv=None) -> int:
-    from . import commands
-    from .checkpoint import CheckpointError
-    from .data import DataError
-    from .train import TrainingDiverged
-
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Parse, set the threads, run the command; returns the exit code (argparse errors exit 2)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    args.argv = argv  # the command line, for result files that say how to reproduce them
+    debug = args.debug or os.environ.get(ENV_DEBUG, "") not in ("", "0")
     try:
-        return getattr(commands, f"run_{args.command}")(args)
-    except TrainingDiverged as exc:
-        print(f"posepred {args.command}: {exc}", file=sys.stderr)
-        return 1
-    except (DataError, CheckpointError, ValueError, OSError, KeyError) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        configure_threads(args.threads)
+        return COMMANDS[args.command](args)
+    except PosepredError as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"posepred {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"posepred {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: say so, keep the traceback for --debug
+        from .train import TrainingDiverged
 
-
-def print_json(value) -> None:
-    print(json.dumps(value, indent=1))
-
-
-def default_path(*parts: str) -> Path:
-    return Path(__file__).resolve().parent.parent.joinpath(*parts)
+        if isinstance(exc, TrainingDiverged):
+            print(f"posepred {args.command}: {exc}", file=sys.stderr)
+            return 1
+        if debug:
+            traceback.print_exc()
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"posepred {args.command}: internal error: {type(exc).__name__}: {first} (a bug; "
+              + ("traceback above)" if debug else f"rerun with --debug or {ENV_DEBUG}=1 for the traceback)"),
+              file=sys.stderr)
+        return 1

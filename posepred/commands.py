@@ -1,85 +1,110 @@
-"""What each ``posepred`` subcommand does; :mod:`posepred.cli` parses the arguments."""
+"""What each ``posepred`` subcommand does, given the parsed options (:mod:`posepred.cli` parses).
+
+Each ``run_*`` takes the :class:`argparse.Namespace` and returns an exit code; bad input raises a
+:class:`~posepred.errors.PosepredError`. Nothing here imports the CLI.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import shlex
 import sys
 from pathlib import Path
 
-import numpy as np
 from tqdm.auto import tqdm
 
+from . import paths
 from .checkpoint import load_model, resolve_dir
-from .cli import config_from_args, default_path, print_json
 from .config import RECIPES, Config
-from .cv import cross_validate, out_of_fold, write_cv_results
-from .data import DataError, default_data_dir, load_split, split_windows
-from .evaluate import baseline_predictions, predict, seen_sequences, write_poses_json
-from .metrics import format_table, summary
+from .data import load_split, split_windows
+from .errors import DataError, OptionError
+from .evaluate import held_out_sequences, label_of, load_folds, predict, predict_checkpoint, row, write_poses_json
+from .metrics import format_table
 from .models import resolve_device
-from .train import Trainer, format_record, scene_loss
-
-SHIPPED_MODEL = default_path("checkpoints", "derpof")
-
-
-def score_checkpoints(directory: str | Path, split, device="cpu") -> tuple[np.ndarray, str, float | None]:
-    """Predict ``split`` honestly: with the model in ``directory`` when it never saw these samples,
-    else with ``directory/folds/<sequence>/`` (out of fold), else labelled as seen in training.
-
-    Returns predictions ``(N, 2, 14, 13, 3)``, a label saying which, and the loss (z = mean) when
-    the split has ground truth.
-    """
-    directory = resolve_dir(directory)
-    model, config = load_model(directory, device=device)
-    seen = seen_sequences(config, split)
-    has_truth = split.future is not None
-    if seen and (directory / "folds").is_dir():
-        folds = directory / "folds"
-        predictions, loss = out_of_fold(split, folds, device)
-        return predictions, f"out of fold: each sequence scored by {folds}/<sequence>, which did not see it", loss
-    label = (f"WARNING: model {directory} was trained on these samples ({sorted(seen)}): NOT a validation score"
-             if seen else f"model {directory} (never trained on {split.name})")
-    return (predict(model, split.observed), label,
-            scene_loss(model, config, split.observed, split.future) if has_truth else None)
+from .runtime import configure_threads
+from .train import Trainer, format_record
 
 
-def _checkpoint_dir(args) -> Path:
+def config_from_args(args, base: Config | None = None) -> Config:
+    """``base`` (default: the seed Config) with every Config field given on the command line."""
+    names = {f.name for f in dataclasses.fields(Config)}
+    return (base or Config()).replace(**{k: v for k, v in vars(args).items() if k in names})
+
+
+def print_json(value) -> None:
+    """Strict JSON on stdout (NaN or Infinity is a bug here: metrics are checked finite before)."""
+    print(json.dumps(value, indent=1, allow_nan=False))
+
+
+def available_splits(data_dir: Path) -> list[str]:
+    return sorted(p.name[len("3dpw_"):-len("_in.json")] for p in data_dir.glob("3dpw_*_in.json")
+                  if not p.name.endswith("_frames_in.json"))
+
+
+def load_named_split(name: str, data_dir: Path):
+    """``load_split``, with an unknown ``--split`` reported as an option error listing the splits."""
+    if data_dir.is_dir() and not (data_dir / f"3dpw_{name}_in.json").exists():
+        raise OptionError(f"--split {name}: no such split in {data_dir}; available: "
+                          + (", ".join(available_splits(data_dir)) or "none"))
+    return load_split(name, data_dir)
+
+
+def device(dev: str):
+    try:
+        return resolve_device(dev)
+    except RuntimeError:
+        raise OptionError(f"--dev {dev}: expected cpu, cuda, cuda:N, mps or auto") from None
+    except ValueError as exc:
+        raise OptionError(str(exc).splitlines()[0]) from None
+
+
+def checkpoint_dir(args) -> Path:
     """``--checkpoint-dir``, else ``checkpoints/`` when you trained there, else the shipped model."""
     if getattr(args, "checkpoint_dir", None):
         return Path(args.checkpoint_dir)
     if Path("checkpoints", "checkpoint_g.pt").is_file():
         return Path("checkpoints")
-    print(f"using the shipped model {SHIPPED_MODEL} (pass --checkpoint-dir to choose)", file=sys.stderr)
-    return SHIPPED_MODEL
+    shipped = paths.shipped_model()
+    print(f"using the shipped model {shipped} (pass --checkpoint-dir to choose)", file=sys.stderr)
+    return shipped
 
 
-def _data_dir(args) -> Path:
-    return Path(getattr(args, "data_dir", None) or default_data_dir())
+def data_dir(args) -> Path:
+    return Path(getattr(args, "data_dir", None) or paths.default_data_dir())
 
 
 def run_evaluate(args) -> int:
-    split = load_split(args.split, _data_dir(args))
+    split = load_named_split(args.split, data_dir(args))
     if split.future is None:
         raise DataError(f"split '{args.split}' has no ground truth ({args.split}_out.json) to score against")
+    loss = None
     if args.predictor == "derpof":
-        predictions, label, loss = score_checkpoints(_checkpoint_dir(args), split, resolve_device(args.dev))
+        on = device(args.dev)
+        scored = predict_checkpoint(checkpoint_dir(args), split, on)
+        result, label, loss = row("derpof", scored.predictions, split), scored.scoring.label, scored.loss
     else:
-        predictions, label = baseline_predictions(args.predictor, split.observed, args.damping), args.predictor
-        loss = None
-    scores = summary(predictions, split.future) | ({"loss": loss} if loss is not None else {})
+        from .evaluate import baseline_predictions
+
+        result = row(args.predictor, baseline_predictions(args.predictor, split.observed, args.damping), split,
+                     label=f"damped velocity {args.damping:g}" if args.predictor == "damped_velocity" else None)
+        label = result.label
+    scores = result.metrics | ({"loss": loss} if loss is not None else {})
     if args.json:
-        print_json({"predictor": args.predictor, "split": args.split, "scored_with": label, **scores})
+        print_json({"predictor": result.id, "label": result.label, "split": args.split, "scored_with": label,
+                    **scores})
     else:
-        print(format_table({args.predictor: scores}))
+        print(format_table({result.label: scores}))
         print(f"split: {args.split} ({len(split)} samples); {label}")
     return 0
 
 
-def _training_data(config: Config):
-    """Training windows and validation scenes for a config; the split's own held-out sequences
-    validate when training and validation use the same split."""
+def training_data(config: Config):
+    """Training windows and validation scenes for a config: the valid split's held-out sequences
+    (:func:`posepred.evaluate.held_out_sequences`) validate, never a sequence trained on."""
     if config.train_split == "mocap":
         from .mocap import load_corpus_windows
-        windows = load_corpus_windows(config.corpus[0] if config.corpus else None, config.window_stride)
+        windows = load_corpus_windows(config.corpus, config.window_stride)
     else:
         try:
             train = load_split(config.train_split, config.data_dir)
@@ -90,20 +115,19 @@ def _training_data(config: Config):
             raise
         windows = split_windows(train, config.train_sequences, config.exclude_sequences, config.window_stride)
     valid = load_split(config.valid_split, config.data_dir if config.train_split != "mocap" else None)
-    include = config.valid_sequences
-    if include is None and config.train_split == config.valid_split:
-        include = sorted(set(valid.sequence_names) - seen_sequences(config, valid)) or None
-        if include is None:
-            tqdm.write("note: every valid sequence is used for training, so no validation metrics are shown")
-            return windows, None
+    include = held_out_sequences(config, valid)
+    if include == []:
+        tqdm.write("note: every valid sequence is used for training, so no validation metrics are shown")
+        return windows, None
     return windows, valid.subset(valid.sample_mask(include=include))
 
 
 def run_train(args, base: Config | None = None) -> int:
     config = config_from_args(args, base or RECIPES[getattr(args, "recipe", "seed")])
-    windows, valid = _training_data(config)
+    windows, valid = training_data(config)
     print(f"training on {len(windows)} person windows of '{config.train_split}'"
-          + (f", validating on {len(valid)} '{config.valid_split}' samples" if valid is not None else ""))
+          + (f", validating on {len(valid)} '{config.valid_split}' samples" if valid is not None else "")
+          + f"; {configure_threads(getattr(args, 'threads', None))} torch thread(s)")
     trainer = Trainer(config, windows, *(() if valid is None else (valid.observed, valid.future)),
                       callbacks=[lambda record: tqdm.write(format_record(record))])
     trainer.fit()
@@ -116,28 +140,31 @@ def run_pretrain(args) -> int:
 
 
 def run_valid(args) -> int:
-    split = load_split("valid", _data_dir(args))
-    predictions, label, loss = score_checkpoints(_checkpoint_dir(args), split, resolve_device(args.dev))
-    scores = summary(predictions, split.future) | {"loss": loss}
+    split = load_named_split("valid", data_dir(args))
     if not 0 <= args.sample < len(split):
-        raise ValueError(f"--sample {args.sample}: valid has samples 0..{len(split) - 1}")
+        raise OptionError(f"--sample {args.sample}: valid has samples 0..{len(split) - 1}")
+    on = device(args.dev)
+    scored = predict_checkpoint(checkpoint_dir(args), split, on)
+    scores = row("derpof", scored.predictions, split).metrics | {"loss": scored.loss}
     from .viz import save_frame_pngs
-    paths = save_frame_pngs(split.observed[args.sample, [args.person]], split.future[args.sample, [args.person]],
-                            predictions[args.sample, [args.person]], args.visualizations)
+    pngs = save_frame_pngs(split.observed[args.sample, [args.person]], split.future[args.sample, [args.person]],
+                           scored.predictions[args.sample, [args.person]], args.visualizations)
     if args.json:
-        print_json({"scored_with": label, **scores})
+        print_json({"predictor": "derpof", "scored_with": scored.scoring.label,
+                    "is_validation": scored.scoring.is_validation, **scores})
     else:
-        print(format_table({"DeRPoF": scores}))
-        print(f"loss (z = mean) {loss:.5f}; {label}")
-    print(f"{len(paths)} PNGs of sample {args.sample} person {args.person} in {args.visualizations}/",
+        print(format_table({label_of("derpof"): scores}))
+        print(f"loss (z = mean) {scored.loss:.5f}; {scored.scoring.label}")
+    print(f"{len(pngs)} PNGs of sample {args.sample} person {args.person} in {args.visualizations}/",
           file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
 def run_test(args) -> int:
-    split = load_split("test", _data_dir(args))
-    directory = _checkpoint_dir(args)
-    model, config = load_model(directory, device=resolve_device(args.dev))
+    split = load_named_split("test", data_dir(args))
+    on = device(args.dev)
+    directory = checkpoint_dir(args)
+    model, config = load_model(directory, device=on)
     predictions = predict(model, split.observed)
     path = write_poses_json(args.out, predictions, n_scenes=len(split))
     print(f"wrote {path}: {len(split)} scenes x 2 persons x 14 frames x 39, model {directory} "
@@ -146,22 +173,47 @@ def run_test(args) -> int:
 
 
 def run_cv(args) -> int:
+    from .cv import cross_validate, score_folds, write_cv_results
+
     config = config_from_args(args, RECIPES[args.recipe])
     if args.init is not None:
         config = config.replace(init_checkpoint=None if args.init.lower() == "none" else args.init)
-    print(f"recipe '{args.recipe}', starting from "
-          + (f"the weights in {config.init_checkpoint}" if config.init_checkpoint else "random weights"))
-    result = cross_validate(config, n_samples=args.samples, checkpoint_root=args.save_folds)
-    paths = write_cv_results(result, args.results, command=" ".join(["posepred", "cv"] + sys.argv[2:])
-                             if sys.argv[1:2] == ["cv"] else "posepred cv")
-    print(format_table(result.rows))
-    print(f"{result.seconds:.0f} s; wrote " + ", ".join(str(p) for p in paths))
+    if args.samples < 0:
+        raise OptionError(f"--samples {args.samples}: expected 0 (no sampling) or more")
+    threads = configure_threads(getattr(args, "threads", None))
+    if args.folds:
+        if args.save_folds:
+            raise OptionError("--folds scores saved fold models and trains nothing: drop --save-folds")
+        split = load_split(config.valid_split, config.data_dir)
+        print(f"scoring the fold models in {args.folds}/<sequence>/ (no training); {threads} torch thread(s)")
+        result = score_folds(split, load_folds(split, resolve_dir(args.folds), device(config.dev)), args.samples,
+                             seed=config.seed, window_stride=config.window_stride)
+    else:
+        print(f"recipe '{args.recipe}', starting from "
+              + (f"the weights in {config.init_checkpoint}" if config.init_checkpoint else "random weights")
+              + f"; {threads} torch thread(s)")
+        result = cross_validate(config, n_samples=args.samples, checkpoint_root=args.save_folds)
+    command = shlex.join(["posepred", *getattr(args, "argv", ["cv"])])
+    written = write_cv_results(result, Path(args.results) if args.results else paths.results_dir(), command=command)
+    print(format_table({r.label: r.metrics for r in result.rows.values() if "vim_100" in r.metrics}))
+    print(f"{result.seconds:.0f} s; wrote " + ", ".join(str(p) for p in written))
     return 0
+
+
+def run_report(args) -> int:
+    from .report import report
+
+    results = Path(args.results) if args.results else paths.results_dir()
+    return report(results, Path(args.readme) if args.readme else paths.readme(), check=args.check)
 
 
 def run_mocap(args) -> int:
     from .mocap import build_corpus
+
     path = build_corpus(args.source, args.out)
     print(f"wrote {path}")
     return 0
 
+
+COMMANDS = {"evaluate": run_evaluate, "train": run_train, "valid": run_valid, "test": run_test, "cv": run_cv,
+            "pretrain": run_pretrain, "report": run_report, "mocap": run_mocap}

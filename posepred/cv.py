@@ -1,13 +1,24 @@
 """Cross-validation by sequence: train on all other sequences, predict the held-out one.
 
 Every sample of the split then has an out-of-fold prediction from a model that never saw its
-sequence; the headline numbers are computed over those.
+sequence; the headline numbers are computed over those (:mod:`posepred.evaluate` scores them).
+
+``posepred cv`` writes, under ``results/``:
+
+- ``valid_cv.json``: rows keyed by id (``derpof``, ``derpof_best_of_{1,5,20}``, ``damped_velocity``,
+  ``damped_velocity_fitted``, ``constant_velocity``, ``zero_velocity``, ``ground_truth``,
+  ``derpof_published_test``) with VIM, ADE/FDE and bone drift; per held-out sequence rows; VIM per
+  future frame (the figure's data); APD of the samples; active latent dimensions per fold;
+- ``valid_cv.md``: the same as tables (generated from the JSON by :mod:`posepred.report`);
+- ``valid_oof_predictions.json``: ``(36, 2, 14, 39)`` in the order of ``3dpw_valid_out.json``;
+- ``valid_oof_samples.npz``: array ``samples`` ``(K, 36, 2, 14, 39)`` (float32, K = 20 by default).
 """
 
 from __future__ import annotations
 
-import json
+import io
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,23 +26,55 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .baselines import DEFAULT_DAMPING, fit_damping_factor
-from .checkpoint import atomic_write_text, load_model
+from .checkpoint import atomic_write_bytes
 from .config import Config
 from .data import SomofSplit, load_split, split_windows
-from .evaluate import PUBLISHED_TEST_ROW, baseline_predictions, baseline_rows, best_of_k, predict, write_poses_json
-from .metrics import format_table, summary
-from .train import Trainer, scene_loss
+from .evaluate import (
+    ACTIVE_KL_NATS,
+    BEST_OF,
+    PUBLISHED_TEST_ROW,
+    ResultRow,
+    baseline_predictions,
+    baseline_rows,
+    diversity,
+    flat_poses,
+    ground_truth_row,
+    label_of,
+    out_of_fold_predictions,
+    predict_folds,
+    row,
+    rows_by_id,
+    sample_rows,
+    save_results,
+    vim_curves,
+    write_poses_json,
+)
+from .train import Trainer
+
+__all__ = ["CVResult", "cross_validate", "fold_config", "out_of_fold_predictions", "score_folds",
+           "write_cv_results"]
 
 
 @dataclass
 class CVResult:
-    """Out-of-fold predictions ``(N, 2, 14, 13, 3)`` and the table rows built from them."""
+    """Out-of-fold predictions ``(N, 2, 14, 13, 3)``, samples ``(K, N, 2, 14, 13, 3)`` (or None),
+    and the rows built from them, keyed by id (``result.rows["derpof"].metrics["vim_900"]``)."""
 
     predictions: np.ndarray
-    best_of_k: np.ndarray | None
-    rows: dict[str, dict[str, float]]
-    per_sequence: dict[str, dict[str, float]] = field(default_factory=dict)
+    samples: np.ndarray | None
+    rows: dict[str, ResultRow]
+    per_sequence: dict[str, ResultRow] = field(default_factory=dict)
+    curves: dict[str, list[float]] = field(default_factory=dict)
+    diversity: dict[str, float] = field(default_factory=dict)
+    active_dims: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+
+    def latent(self) -> dict | None:
+        """Active latent dimensions per fold and their mean; None when the model cannot tell."""
+        if not self.active_dims:
+            return None
+        return {"threshold_nats": ACTIVE_KL_NATS, "per_fold": self.active_dims,
+                "mean": float(np.mean(list(self.active_dims.values())))}
 
 
 def fold_config(config: Config, split: SomofSplit, held_out: str, checkpoint_root: Path | None) -> Config:
@@ -47,80 +90,81 @@ def cross_validate(config: Config, split: SomofSplit | None = None, n_samples: i
     """Leave-one-sequence-out training on ``split`` (default: the config's valid split).
 
     Fold models are saved under ``checkpoint_root/folds/<sequence>/`` when a root is given.
-    Baselines are scored alongside; the damping factor is fitted per fold on its training windows.
+    Baselines are scored alongside; the damping factor is also fitted per fold on its training
+    windows. A KeyboardInterrupt propagates: nothing is written.
     """
     start = time.perf_counter()
     split = split or load_split(config.valid_split, config.data_dir)
     root = Path(checkpoint_root) if checkpoint_root else None
-    predictions = np.zeros_like(split.future)
+
+    def trained_folds() -> Iterator[tuple[str, object, Config]]:
+        for held_out in tqdm(split.sequence_names, desc="folds", disable=not progress):
+            mask = split.sample_mask(include=[held_out])
+            windows = split_windows(split, exclude=[held_out], stride=config.window_stride)
+            held = split.subset(mask)
+            fold = fold_config(config, split, held_out, root)
+            trainer = Trainer(fold, windows, held.observed, held.future, callbacks=callbacks,
+                              save=root is not None, progress=progress)
+            trainer.fit()
+            yield held_out, trainer.model, fold
+
+    return score_folds(split, trained_folds(), n_samples, seed=config.seed, window_stride=config.window_stride,
+                       start=start)
+
+
+def score_folds(split: SomofSplit, folds: Iterable[tuple[str, object, Config]], n_samples: int = 20, seed: int = 0,
+                window_stride: int = 1, start: float | None = None) -> CVResult:
+    """Every row of the cross-validation table from fold models: ``folds`` yields ``(held-out
+    sequence, model, config)``, trained just now (:func:`cross_validate`) or loaded from disk
+    (:func:`posepred.evaluate.load_folds`, ``posepred cv --folds DIR``). The damped-velocity
+    factor is fitted per fold on the other sequences' windows."""
+    start = time.perf_counter() if start is None else start
+    folds = predict_folds(split, folds, n_samples=n_samples, seed=seed)
     damped = np.zeros_like(split.future)
-    samples = np.zeros((n_samples, *split.future.shape)) if n_samples else None
+    for sequence in split.sequence_names:
+        mask = split.sample_mask(include=[sequence])
+        windows = split_windows(split, exclude=[sequence], stride=window_stride)
+        damped[mask] = baseline_predictions("damped_velocity", split.observed[mask], fit_damping_factor(windows))
+    rows = [row("derpof", folds.predictions, split)]
+    if folds.samples is not None:
+        rows += sample_rows(folds.samples, split, BEST_OF)
+    rows += baseline_rows(split, DEFAULT_DAMPING)
+    rows += [row("damped_velocity_fitted", damped, split), ground_truth_row(split),
+             ResultRow("derpof_published_test", label_of("derpof_published_test"), dict(PUBLISHED_TEST_ROW))]
     per_sequence = {}
-    for held_out in tqdm(split.sequence_names, desc="folds", disable=not progress):
-        mask = split.sample_mask(include=[held_out])
-        windows = split_windows(split, exclude=[held_out], stride=config.window_stride)
-        held = split.subset(mask)
-        trainer = Trainer(fold_config(config, split, held_out, root), windows, held.observed, held.future,
-                          callbacks=callbacks, save=root is not None, progress=progress)
-        trainer.fit()
-        predictions[mask] = predict(trainer.model, held.observed)
-        if samples is not None:
-            samples[:, mask] = predict(trainer.model, held.observed, n_samples=n_samples)
-        damped[mask] = baseline_predictions("damped-velocity", held.observed, fit_damping_factor(windows))
-        per_sequence[held_out] = summary(predictions[mask], held.future)
-    rows = {"DeRPoF (z = mean)": summary(predictions, split.future)}
-    best = best_of_k(samples, split.future) if samples is not None else None
-    if best is not None:
-        rows[f"DeRPoF best-of-{n_samples} (oracle)"] = summary(best, split.future)
-    rows.update(baseline_rows(split, DEFAULT_DAMPING))
-    rows["damped-velocity (fitted per fold)"] = summary(damped, split.future)
-    rows["DeRPoF published, TEST split (not comparable)"] = dict(PUBLISHED_TEST_ROW)
-    return CVResult(predictions, best, rows, per_sequence, time.perf_counter() - start)
+    for sequence in split.sequence_names:
+        mask = split.sample_mask(include=[sequence])
+        per_sequence[sequence] = row(sequence, folds.predictions[mask], split.subset(mask), label=sequence)
+    curves = vim_curves({"derpof": folds.predictions, **{name: baseline_predictions(name, split.observed)
+                                                          for name in ("damped_velocity", "constant_velocity",
+                                                                       "zero_velocity")}}, split.future)
+    return CVResult(folds.predictions, folds.samples, rows_by_id(rows), per_sequence, curves,
+                    diversity(folds.samples) if folds.samples is not None else {}, folds.active_dims,
+                    time.perf_counter() - start)
+
+
+def write_samples_npz(path: str | Path, samples: np.ndarray) -> Path:
+    """Samples ``(K, N, 2, 14, 13, 3)`` as array ``samples`` ``(K, N, 2, 14, 39)`` float32 (the
+    model's own precision), compressed, written atomically."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, samples=flat_poses(samples).astype(np.float32))
+    atomic_write_bytes(path, buffer.getvalue())
+    return Path(path)
 
 
 def write_cv_results(result: CVResult, out_dir: str | Path = "results", split_name: str = "valid",
                      command: str = "posepred cv") -> list[Path]:
-    """``{split}_oof_predictions.json`` (shaped like ``3dpw_{split}_out.json``), ``{split}_cv.md``
-    and ``{split}_cv.json``."""
+    """``{split}_oof_predictions.json``, ``{split}_oof_samples.npz`` (with samples), ``{split}_cv.json``
+    and ``{split}_cv.md`` (rendered from the JSON), each atomically."""
+    from .report import write_cv_markdown
+
     out_dir = Path(out_dir)
     paths = [write_poses_json(out_dir / f"{split_name}_oof_predictions.json", result.predictions)]
-    markdown = (f"# Cross-validation by sequence on `{split_name}` (out of fold)\n\n"
-                f"Reproduce with `{command}`. Each sample is predicted by the fold model that did not "
-                "see its sequence. The best-of-K row picks, per person, the sample closest to the "
-                "ground truth: an oracle that measures diversity, not accuracy. The published row is "
-                "on the hidden test split, for context only.\n\n"
-                + format_table(result.rows, markdown=True) + "\n\nPer held-out sequence (DeRPoF, z = mean):\n\n"
-                + format_table(result.per_sequence, markdown=True) + "\n")
-    paths.append(out_dir / f"{split_name}_cv.md")
-    atomic_write_text(paths[-1], markdown)
-    paths.append(out_dir / f"{split_name}_cv.json")
-    atomic_write_text(paths[-1], json.dumps({"rows": result.rows, "per_sequence": result.per_sequence,
-                                             "seconds": round(result.seconds, 1)}, indent=1))
+    if result.samples is not None:
+        paths.append(write_samples_npz(out_dir / f"{split_name}_oof_samples.npz", result.samples))
+    paths.append(save_results(out_dir / f"{split_name}_cv.json", result.rows.values(), split=split_name,
+                              command=command, seconds=round(result.seconds, 1),
+                              per_sequence=[r.to_dict() for r in result.per_sequence.values()],
+                              vim_per_frame=result.curves, diversity=result.diversity, latent=result.latent()))
+    paths.append(write_cv_markdown(paths[-1], out_dir / f"{split_name}_cv.md"))
     return paths
-
-
-def fold_models(split: SomofSplit, folds_dir: str | Path, device="cpu"):
-    """For each sequence of ``split``: its sample mask, and the model and config in
-    ``folds_dir/<sequence>/``, checked not to have been trained on that sequence."""
-    for sequence in split.sequence_names:
-        model, config = load_model(Path(folds_dir) / sequence, device=device)
-        if sequence not in config.exclude_sequences:
-            raise ValueError(f"{folds_dir}/{sequence}: this fold model was trained on {sequence}")
-        yield split.sample_mask(include=[sequence]), model, config
-
-
-def out_of_fold(split: SomofSplit, folds_dir: str | Path, device="cpu") -> tuple[np.ndarray, float | None]:
-    """One pass over the fold models: every sample predicted by ``folds_dir/<its sequence>/``, the
-    fold model that did not see it, and their loss (z = mean), sample-weighted; None without truth."""
-    predictions = np.zeros((len(split), 2, 14, 13, 3))
-    total = 0.0
-    for mask, model, config in fold_models(split, folds_dir, device):
-        predictions[mask] = predict(model, split.observed[mask])
-        if split.future is not None:
-            total += mask.sum() * scene_loss(model, config, split.observed[mask], split.future[mask])
-    return predictions, (float(total / len(split)) if split.future is not None else None)
-
-
-def out_of_fold_predictions(split: SomofSplit, folds_dir: str | Path, device="cpu") -> np.ndarray:
-    """Predict every sample with ``folds_dir/<its sequence>/``, the fold model that did not see it."""
-    return out_of_fold(split, folds_dir, device)[0]

@@ -1,25 +1,122 @@
-"""Predict with a model or baseline, score it, and write SoMoF submissions.
+"""The one home of evaluation: predictions -> typed, id-keyed results, and the rule for what may
+be called validation. The CLI, :mod:`posepred.cv`, :mod:`posepred.report`, the benchmarks and the
+notebooks all call these functions.
 
-Scene arrays: observed ``(N, 2, 16, 13, 3)``, predictions and future ``(N, 2, 14, 13, 3)``.
+Scene arrays: observed ``(N, 2, 16, 13, 3)``, predictions and future ``(N, 2, 14, 13, 3)``,
+samples ``(K, N, 2, 14, 13, 3)``.
+
+- :func:`predict` runs a model (z = mean, or K samples); :func:`baseline_predictions` a baseline.
+- :func:`score` turns predictions into metrics; :class:`ResultRow` is one table row with a stable
+  ``id`` (``derpof``, ``derpof_best_of_20``, ``damped_velocity``, ...) and a display ``label``.
+- :func:`scoring_for` is THE rule for honest scores: a checkpoint is scored directly only on a
+  split it never trained on, else out of fold via its ``folds/<sequence>/`` models, else the
+  result is labelled as seen in training. :func:`predict_checkpoint` applies it.
+- :func:`predict_folds` / :func:`out_of_fold` predict every sample with the fold model that did not
+  see its sequence (z = mean and, seeded, K samples), for ``posepred cv`` and the notebooks alike.
+- :func:`save_results` / :func:`load_results` read and write ``results/*.json``.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from .baselines import DEFAULT_DAMPING, PREDICTORS, damped_velocity
-from .checkpoint import atomic_write_text
+from .checkpoint import atomic_write_text, load_config, load_model, resolve_dir
 from .config import Config
 from .data import N_FUTURE, SomofSplit
-from .metrics import summary
+from .errors import CheckpointError, DataError
+from .metrics import apd, bone_drift, summary, vim_per_frame
 from .skeleton import N_COORDS, N_JOINTS
 
 PUBLISHED_TEST_ROW = {  # Parsaeifard et al. 2021, SoMoF 3DPW test server; VIM only
     "vim_100": 19.53, "vim_240": 36.89, "vim_500": 68.29, "vim_640": 85.45, "vim_900": 118.21}
+BEST_OF = (1, 5, 20)  # K of the best-of-K (oracle) rows
+ACTIVE_KL_NATS = 0.01  # a latent dimension is active when its KL on valid exceeds this
+
+# Stable ids of the predictors (result files and code use these) and their display labels.
+LABELS = {
+    "derpof": "DeRPoF (z = mean)",
+    "damped_velocity": f"damped velocity {DEFAULT_DAMPING:g}",
+    "damped_velocity_fitted": "damped velocity, factor fitted per fold",
+    "constant_velocity": "constant velocity",
+    "zero_velocity": "zero velocity",
+    "ground_truth": "ground truth",
+    "derpof_published_test": "DeRPoF published, TEST split (Parsaeifard et al. 2021; not comparable)",
+}
+BASELINES = ("damped_velocity", "constant_velocity", "zero_velocity")
+
+
+def best_of_id(k: int) -> str:
+    return f"derpof_best_of_{k}"
+
+
+def label_of(row_id: str) -> str:
+    """Display label of a row id (best-of-K ids included; unknown ids label themselves)."""
+    if row_id.startswith("derpof_best_of_"):
+        return f"DeRPoF best-of-{row_id.rsplit('_', 1)[1]} (oracle: the sample nearest the truth)"
+    return LABELS.get(row_id, row_id)
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One predictor's scores: ``metrics`` keys as in :func:`posepred.metrics.summary` (VIM cm,
+    ADE/FDE m) and :func:`posepred.metrics.bone_drift` (%); ``id`` is stable, ``label`` for display."""
+
+    id: str
+    label: str
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "label": self.label, "metrics": self.metrics}
+
+    @classmethod
+    def from_dict(cls, value, source: str = "results") -> ResultRow:
+        if not isinstance(value, dict) or not isinstance(value.get("id"), str) \
+                or not isinstance(value.get("metrics"), dict):
+            raise DataError(f"{source}: a result row must be an object with 'id' and 'metrics'")
+        return cls(value["id"], str(value.get("label", value["id"])), dict(value["metrics"]))
+
+
+def rows_by_id(rows: Iterable[ResultRow]) -> dict[str, ResultRow]:
+    """``{id: row}``, refusing duplicate ids."""
+    result = {}
+    for row in rows:
+        if row.id in result:
+            raise ValueError(f"duplicate result row id '{row.id}'")
+        result[row.id] = row
+    return result
+
+
+def check_finite(metrics: dict[str, float], source: str) -> dict[str, float]:
+    """``metrics`` unchanged, or a :class:`DataError` naming ``source`` and the non-finite metrics."""
+    bad = sorted(k for k, v in metrics.items() if not math.isfinite(v))
+    if bad:
+        raise DataError(f"{source}: metrics {bad} are not finite (the input poses are too large or not numbers)")
+    return metrics
+
+
+def score(predictions, future, last_observed=None, source: str = "predictions") -> dict[str, float]:
+    """:func:`~posepred.metrics.summary` metrics, plus :func:`~posepred.metrics.bone_drift` when the
+    last observed poses ``(N, 2, 13, 3)`` are given; every value checked finite."""
+    metrics = summary(predictions, future)
+    if last_observed is not None:
+        metrics |= bone_drift(predictions, last_observed)
+    return check_finite(metrics, source)
+
+
+def row(row_id: str, predictions, split: SomofSplit, label: str | None = None) -> ResultRow:
+    """Score ``predictions`` against ``split``'s ground truth (with bone drift) as one row."""
+    if split.future is None:
+        raise DataError(f"split '{split.name}' has no ground truth to score against")
+    return ResultRow(row_id, label or label_of(row_id),
+                     score(predictions, split.future, split.observed[:, :, -1], source=f"{split.name}: {row_id}"))
 
 
 @torch.no_grad()
@@ -48,25 +145,43 @@ def best_of_k(samples: np.ndarray, future: np.ndarray) -> np.ndarray:
     return np.take_along_axis(samples, best[None, :, :, None, None, None], axis=0)[0]
 
 
+def sample_rows(samples: np.ndarray, split: SomofSplit, ks: Iterable[int] = BEST_OF) -> list[ResultRow]:
+    """Best-of-k rows (oracle) for each k <= K in ``ks`` (and K itself), from the first k samples."""
+    n = len(samples)
+    ks = sorted({k for k in ks if k <= n} | {n})
+    return [row(best_of_id(k), best_of_k(samples[:k], split.future), split) for k in ks]
+
+
+def diversity(samples: np.ndarray) -> dict[str, float]:
+    """``apd_cm`` (:func:`~posepred.metrics.apd`) and ``k`` of samples ``(K, N, 2, 14, 13, 3)``."""
+    return {"apd_cm": apd(samples) if len(samples) > 1 else 0.0, "k": len(samples)}
+
+
 def baseline_predictions(name: str, observed, damping: float = DEFAULT_DAMPING) -> np.ndarray:
-    if name not in PREDICTORS:
-        raise ValueError(f"unknown predictor '{name}'; choose from {sorted(PREDICTORS)}")
+    """``zero_velocity``, ``constant_velocity`` or ``damped_velocity`` (hyphens accepted) on ``observed``."""
+    key = name.replace("_", "-")
+    if key not in PREDICTORS:
+        raise ValueError(f"unknown predictor '{name}'; choose from {list(BASELINES)}")
     observed = torch.as_tensor(np.asarray(observed), dtype=torch.float64)
-    if name == "damped-velocity":
+    if key == "damped-velocity":
         return damped_velocity(observed, damping).numpy()
-    return PREDICTORS[name](observed).numpy()
+    return PREDICTORS[key](observed).numpy()
 
 
-def baseline_rows(split: SomofSplit, damping: float = DEFAULT_DAMPING) -> dict[str, dict[str, float]]:
-    """Scores of the three baselines on a split with ground truth."""
-    return {(f"damped-velocity ({damping:g})" if name == "damped-velocity" else name):
-            summary(baseline_predictions(name, split.observed, damping), split.future)
-            for name in PREDICTORS}
+def baseline_rows(split: SomofSplit, damping: float = DEFAULT_DAMPING) -> list[ResultRow]:
+    """The three baselines scored on a split with ground truth (damped velocity with ``damping``)."""
+    return [row(name, baseline_predictions(name, split.observed, damping), split,
+                label=f"damped velocity {damping:g}" if name == "damped_velocity" else None) for name in BASELINES]
+
+
+def ground_truth_row(split: SomofSplit) -> ResultRow:
+    """Bone drift of the true future poses: what a perfect predictor scores on plausibility."""
+    return ResultRow("ground_truth", label_of("ground_truth"), bone_drift(split.future, split.observed[:, :, -1]))
 
 
 def flat_poses(poses: np.ndarray) -> np.ndarray:
-    """``(N, 2, F, 13, 3)`` -> the SoMoF file layout ``(N, 2, F, 39)``."""
-    return np.asarray(poses).reshape(*np.shape(poses)[:3], N_COORDS)
+    """``(..., F, 13, 3)`` -> the SoMoF file layout ``(..., F, 39)``."""
+    return np.asarray(poses).reshape(*np.shape(poses)[:-2], N_COORDS)
 
 
 def write_poses_json(path: str | Path, poses: np.ndarray, n_scenes: int | None = None) -> Path:
@@ -76,19 +191,196 @@ def write_poses_json(path: str | Path, poses: np.ndarray, n_scenes: int | None =
     """
     poses = np.asarray(poses, dtype=np.float64)
     if poses.ndim != 5 or poses.shape[1:] != (2, N_FUTURE, N_JOINTS, 3):
-        raise ValueError(f"{path}: predictions shaped {list(poses.shape)}, expected [N, 2, 14, 13, 3]")
+        raise DataError(f"{path}: predictions shaped {list(poses.shape)}, expected [N, 2, 14, 13, 3]")
     if n_scenes is not None and len(poses) != n_scenes:
-        raise ValueError(f"{path}: {len(poses)} scenes predicted, the input has {n_scenes}")
+        raise DataError(f"{path}: {len(poses)} scenes predicted, the input has {n_scenes}")
     if not np.isfinite(poses).all():
-        raise ValueError(f"{path}: predictions contain NaN or Inf; nothing written")
+        raise DataError(f"{path}: predictions contain NaN or Inf; nothing written")
     path = Path(path)
     atomic_write_text(path, json.dumps(flat_poses(poses).tolist()))
     return path
 
 
+# -- what may be called validation ------------------------------------------------------------
 def seen_sequences(config: Config, split: SomofSplit) -> set[str]:
     """Sequences of ``split`` that a model trained with ``config`` has seen in training."""
     if config.train_split != split.name:
         return set()
     trained = set(config.train_sequences or split.sequence_names)
     return (trained - set(config.exclude_sequences)) & set(split.sequence_names)
+
+
+def held_out_sequences(config: Config, split: SomofSplit) -> list[str] | None:
+    """The sequences of ``split`` that may validate a model trained with ``config``: the config's
+    ``valid_sequences`` if set, else every sequence it did not train on; None means all of them,
+    [] none (every sequence was trained on)."""
+    if config.valid_sequences is not None:
+        return list(config.valid_sequences)
+    seen = seen_sequences(config, split)
+    return sorted(set(split.sequence_names) - seen) if seen else None
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """How a checkpoint may be scored on a split: ``kind`` is ``held_out`` (never trained on it),
+    ``out_of_fold`` (via ``directory/folds/<sequence>/``) or ``seen`` (NOT a validation score)."""
+
+    kind: str
+    directory: Path
+    split: str
+    seen: tuple[str, ...] = ()
+
+    @property
+    def is_validation(self) -> bool:
+        return self.kind != "seen"
+
+    @property
+    def label(self) -> str:
+        if self.kind == "out_of_fold":
+            return (f"out of fold: each sequence scored by {self.directory / 'folds'}/<sequence>, "
+                    "which did not see it")
+        if self.kind == "seen":
+            return (f"WARNING: model {self.directory} was trained on these samples ({list(self.seen)}): "
+                    "NOT a validation score")
+        return f"model {self.directory} (never trained on {self.split})"
+
+
+def scoring_for(directory: str | Path, split: SomofSplit) -> Scoring:
+    """THE rule for honest scores, from the checkpoint's ``config.json`` alone (no weights loaded)."""
+    directory = resolve_dir(directory)
+    seen = tuple(sorted(seen_sequences(load_config(directory), split)))
+    if not seen:
+        return Scoring("held_out", directory, split.name)
+    if (directory / "folds").is_dir():
+        return Scoring("out_of_fold", directory, split.name, seen)
+    return Scoring("seen", directory, split.name, seen)
+
+
+@dataclass
+class FoldPredictions:
+    """Out-of-fold predictions ``(N, 2, 14, 13, 3)``, samples ``(K, N, 2, 14, 13, 3)`` (None when
+    K = 0), the sample-weighted loss (z = mean; None without ground truth) and, per held-out
+    sequence, the number of active latent dimensions (models that can tell)."""
+
+    predictions: np.ndarray
+    samples: np.ndarray | None = None
+    loss: float | None = None
+    active_dims: dict[str, int] = field(default_factory=dict)
+
+
+def active_latent_dims(model, observed, future, threshold: float = ACTIVE_KL_NATS) -> int | None:
+    """Latent dimensions whose KL (nats, averaged over the scenes) exceeds ``threshold``; None when
+    the model has no ``kl_per_dimension``."""
+    from .train import partners_of
+
+    if not hasattr(model, "kl_per_dimension"):
+        return None
+    parameter = next(model.parameters())
+    observed, future = (torch.as_tensor(np.asarray(a), dtype=parameter.dtype, device=parameter.device)
+                        for a in (observed, future))
+    model.eval()
+    with torch.no_grad():
+        kl = model.kl_per_dimension(observed.flatten(0, 1), future.flatten(0, 1), partner=partners_of(observed))
+    return int((kl > threshold).sum())
+
+
+def predict_folds(split: SomofSplit, folds: Iterable[tuple[str, object, Config]], n_samples: int = 0,
+                  seed: int = 0) -> FoldPredictions:
+    """Predict each sequence of ``split`` with its fold model: ``folds`` yields ``(held-out
+    sequence, model, config)``. Samples are drawn after seeding torch with ``seed`` per fold, so
+    the same fold models give the same samples in ``posepred cv`` and in a notebook."""
+    from .train import scene_loss
+
+    predictions = np.zeros((len(split), 2, N_FUTURE, N_JOINTS, 3))
+    samples = np.zeros((n_samples, *predictions.shape)) if n_samples else None
+    total, active, covered = 0.0, {}, np.zeros(len(split), dtype=bool)
+    for sequence, model, config in folds:
+        mask = split.sample_mask(include=[sequence])
+        covered |= mask
+        observed = split.observed[mask]
+        predictions[mask] = predict(model, observed)
+        if samples is not None:
+            torch.manual_seed(seed)
+            samples[:, mask] = predict(model, observed, n_samples=n_samples)
+        if split.future is not None:
+            total += mask.sum() * scene_loss(model, config, observed, split.future[mask])
+            dims = active_latent_dims(model, observed, split.future[mask])
+            if dims is not None:
+                active[sequence] = dims
+    if not covered.all():
+        raise CheckpointError(f"no fold model for sequences {sorted(set(np.asarray(split.sequences)[~covered]))}")
+    loss = float(total / len(split)) if split.future is not None else None
+    return FoldPredictions(predictions, samples, loss, active)
+
+
+def load_folds(split: SomofSplit, folds_dir: str | Path, device="cpu") -> Iterator[tuple[str, object, Config]]:
+    """For each sequence of ``split``: the model in ``folds_dir/<sequence>/``, checked not to have
+    been trained on that sequence."""
+    for sequence in split.sequence_names:
+        model, config = load_model(Path(folds_dir) / sequence, device=device)
+        if sequence in seen_sequences(config, split):
+            raise CheckpointError(f"{folds_dir}/{sequence}: this fold model was trained on {sequence}")
+        yield sequence, model, config
+
+
+def out_of_fold(split: SomofSplit, folds_dir: str | Path, device="cpu", n_samples: int = 0,
+                seed: int = 0) -> FoldPredictions:
+    """Every sample predicted by ``folds_dir/<its sequence>/``, the fold model that did not see it."""
+    return predict_folds(split, load_folds(split, resolve_dir(folds_dir), device), n_samples, seed)
+
+
+def out_of_fold_predictions(split: SomofSplit, folds_dir: str | Path, device="cpu") -> np.ndarray:
+    return out_of_fold(split, folds_dir, device).predictions
+
+
+@dataclass
+class CheckpointScore:
+    predictions: np.ndarray
+    scoring: Scoring
+    loss: float | None
+
+
+def predict_checkpoint(directory: str | Path, split: SomofSplit, device="cpu") -> CheckpointScore:
+    """Predict ``split`` as honestly as :func:`scoring_for` allows, with the loss (z = mean) when
+    the split has ground truth."""
+    from .train import scene_loss
+
+    scoring = scoring_for(directory, split)
+    if scoring.kind == "out_of_fold":
+        folds = out_of_fold(split, scoring.directory / "folds", device)
+        return CheckpointScore(folds.predictions, scoring, folds.loss)
+    model, config = load_model(scoring.directory, device=device)
+    loss = scene_loss(model, config, split.observed, split.future) if split.future is not None else None
+    return CheckpointScore(predict(model, split.observed), scoring, loss)
+
+
+# -- result files ---------------------------------------------------------------------------------
+def save_results(path: str | Path, rows: Iterable[ResultRow], **extra) -> Path:
+    """Write ``{"rows": [...], **extra}`` as strict JSON (no NaN/Infinity), atomically."""
+    path = Path(path)
+    rows = list(rows_by_id(rows).values())
+    for result in rows:
+        check_finite(result.metrics, f"{path}: row '{result.id}'")
+    atomic_write_text(path, json.dumps({"rows": [r.to_dict() for r in rows], **extra}, indent=1,
+                                       allow_nan=False) + "\n")
+    return path
+
+
+def load_results(path: str | Path) -> tuple[dict[str, ResultRow], dict]:
+    """``({id: row}, the file's other fields)`` from a results JSON written by :func:`save_results`."""
+    path = Path(path)
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"{path}: results file not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path}: unreadable results file ({exc})") from exc
+    if not isinstance(value, dict) or not isinstance(value.get("rows"), list):
+        raise DataError(f"{path}: expected an object with a 'rows' list")
+    rows = rows_by_id(ResultRow.from_dict(r, str(path)) for r in value.pop("rows"))
+    return rows, value
+
+
+def vim_curves(predictions: dict[str, np.ndarray], future) -> dict[str, list[float]]:
+    """VIM (cm) per future frame of each ``{id: predictions}``: the README figure's data."""
+    return {name: [float(v) for v in vim_per_frame(p, future)] for name, p in predictions.items()}

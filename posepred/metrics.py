@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .skeleton import RIGID_BONES, bone_lengths
+
 HORIZON_FRAMES = (1, 3, 7, 9, 13)  # 0-based future frame index of each reported horizon
 HORIZON_MS = (100, 240, 500, 640, 900)
 
@@ -69,27 +71,86 @@ def summary(prediction, target) -> dict[str, float]:
     return result
 
 
+def bone_drift(predictions, last_observed, threshold: float = 0.10) -> dict[str, float]:
+    """How far predicted bone lengths drift from the last observed frame (DESIGN.md, plausibility).
+
+    ``predictions (..., F, 13, 3)`` and ``last_observed (..., 13, 3)``. Drift of a bone in a frame is
+    ``|length - observed length| / observed length``. Returns percentages over the 9 rigid bones
+    (:data:`posepred.skeleton.RIGID_BONES`): ``bone_drift_mean``, ``bone_drift_max`` and
+    ``bone_drift_over_10`` (share of person-frames with any rigid bone off by more than
+    ``threshold``), and ``edge_drift_over_10``, the same share over all 14 skeleton edges.
+    """
+    predictions = np.asarray(predictions, dtype=np.float64)
+    last_observed = np.asarray(last_observed, dtype=np.float64)
+    if predictions.shape[-2:] != (13, 3) or last_observed.shape != predictions.shape[:-3] + (13, 3):
+        raise ValueError(f"bone_drift: predictions {predictions.shape} need last_observed shaped "
+                         f"{predictions.shape[:-3] + (13, 3)}, got {last_observed.shape}")
+    with np.errstate(invalid="ignore", over="ignore"):  # non-finite input: caught by the callers' checks
+        reference = np.maximum(bone_lengths(last_observed), 1e-6)[..., None, :]  # (..., 1, 14)
+        drift = np.abs(bone_lengths(predictions) - reference) / reference  # (..., F, 14)
+    drift = drift.reshape(-1, drift.shape[-1])  # (person-frames, 14)
+    rigid = drift[:, list(RIGID_BONES)]
+    return {"bone_drift_mean": float(100 * rigid.mean()), "bone_drift_max": float(100 * rigid.max()),
+            "bone_drift_over_10": float(100 * (rigid > threshold).any(axis=1).mean()),
+            "edge_drift_over_10": float(100 * (drift > threshold).any(axis=1).mean())}
+
+
+def apd(samples) -> float:
+    """Average pairwise distance of K samples ``(K, ..., F, 13, 3)``, in cm: for each person, the
+    mean over all pairs of samples of their distance (Euclidean norm over the 39 coordinates),
+    averaged over the F frames; then the mean over persons. Needs K >= 2."""
+    samples = torch.as_tensor(np.asarray(samples), dtype=torch.float64)
+    if samples.dim() < 4 or samples.shape[-2:] != (13, 3) or len(samples) < 2:
+        raise ValueError(f"apd: expected at least 2 samples shaped (K, ..., frames, 13, 3), got {tuple(samples.shape)}")
+    flat = samples.flatten(-2).flatten(1, -3).permute(1, 2, 0, 3)  # (persons, F, K, 39)
+    k = flat.shape[2]
+    distances = torch.cdist(flat, flat, compute_mode="donot_use_mm_for_euclid_dist")  # (persons, F, K, K)
+    pairs = distances.sum(dim=(-1, -2)) / (k * (k - 1))  # the diagonal is zero
+    return float(100 * pairs.mean(dim=1).mean())
+
+
 COLUMNS = ("vim_100", "vim_240", "vim_500", "vim_640", "vim_900", "vim_mean",
            "ade_rms", "fde_rms", "ade_mpjpe", "fde_mpjpe")
-HEADERS = ("100ms", "240ms", "500ms", "640ms", "900ms", "mean14",
-           "ADE rms", "FDE rms", "ADE mpjpe", "FDE mpjpe")
+VIM_COLUMNS = COLUMNS[:6]
+DRIFT_COLUMNS = ("bone_drift_mean", "bone_drift_max", "bone_drift_over_10", "edge_drift_over_10")
+HEADERS = {"vim_100": "100ms", "vim_240": "240ms", "vim_500": "500ms", "vim_640": "640ms", "vim_900": "900ms",
+           "vim_mean": "mean14", "ade_rms": "ADE rms", "fde_rms": "FDE rms", "ade_mpjpe": "ADE mpjpe",
+           "fde_mpjpe": "FDE mpjpe", "bone_drift_mean": "bone drift mean %", "bone_drift_max": "max %",
+           "bone_drift_over_10": "frames >10% %", "edge_drift_over_10": "all edges >10% %"}
+NOTES = {
+    "vim": "VIM in cm",
+    "ade": "ADE/FDE in metres: rms = root-mean-square over joints, mpjpe = mean per-joint error",
+    "bone": "bone drift: change of the 9 rigid bone lengths against the last observed frame, "
+            "mean and max over person-frames; frames >10%: share of person-frames with any rigid bone "
+            "off by more than 10%; all edges: the same over all 14 skeleton edges",
+}
 
 
-def format_table(rows: dict[str, dict[str, float]], markdown: bool = False) -> str:
-    """A table of :func:`summary` rows: VIM in cm, ADE/FDE in metres; missing values as '-'."""
-    def cell(row, key):
-        value = row.get(key)
-        if value is None:
-            return "-"
-        return f"{value:.2f}" if key.startswith("vim") else f"{value:.4f}"
+def format_value(key: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4f}" if key.startswith(("ade", "fde")) else f"{value:.2f}"
 
+
+def format_table(rows: dict[str, dict[str, float]], markdown: bool = False, columns=COLUMNS,
+                 bold: tuple[str, ...] = ()) -> str:
+    """A table of :func:`summary` (and :func:`bone_drift`) rows ``{label: metrics}``: VIM in cm,
+    ADE/FDE in metres, drift in %; missing values as '-'; a units note below. Rows named in
+    ``bold`` are bold (markdown)."""
+    headers = [HEADERS.get(k, k) for k in columns]
     names = list(rows)
-    width = max([9] + [len(n) for n in names])
     if markdown:
-        lines = ["| predictor | " + " | ".join(HEADERS) + " |", "|---" * (len(HEADERS) + 1) + "|"]
-        lines += [f"| {n} | " + " | ".join(cell(rows[n], k) for k in COLUMNS) + " |" for n in names]
+        def line(name):
+            cells = [name] + [format_value(k, rows[name].get(k)) for k in columns]
+            return "| " + " | ".join(f"**{c}**" if name in bold and c != "-" else c for c in cells) + " |"
+        lines = ["| predictor | " + " | ".join(headers) + " |", "|---" * (len(headers) + 1) + "|"]
+        lines += [line(n) for n in names]
     else:
-        lines = [f"{'predictor':<{width}}  " + "  ".join(f"{h:>9}" for h in HEADERS)]
-        lines += [f"{n:<{width}}  " + "  ".join(f"{cell(rows[n], k):>9}" for k in COLUMNS) for n in names]
-    note = "(VIM in cm; ADE/FDE in metres: rms = root-mean-square over joints, mpjpe = mean per-joint error)"
+        width = max([9] + [len(n) for n in names])
+        cell = max([9] + [len(h) for h in headers])
+        lines = [f"{'predictor':<{width}}  " + "  ".join(f"{h:>{cell}}" for h in headers)]
+        lines += [f"{n:<{width}}  " + "  ".join(f"{format_value(k, rows[n].get(k)):>{cell}}" for k in columns)
+                  for n in names]
+    kinds = [kind for kind in NOTES if any(k.startswith(kind) or (kind == "bone" and "drift" in k) for k in columns)]
+    note = "(" + "; ".join(NOTES[kind] for kind in kinds) + ")"
     return "\n".join(lines) + ("\n\n" if markdown else "\n") + note

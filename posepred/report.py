@@ -1,39 +1,182 @@
-"""The README's results figure, rebuilt from committed predictions: ``python -m posepred.report``."""
+"""Generated numbers: every results table and the figure come from ``results/*.json``.
+
+    python -m posepred.report            # or: posepred report
+    python -m posepred.report --check    # exit 1 when README.md or results/*.md disagree with the JSON
+
+It rewrites ``results/valid_cv.md`` (from ``valid_cv.json``), ``results/ablations.md`` (from
+``ablations.json``), the README's result blocks and ``results/vim_vs_horizon.png``. A README block
+is the text between ``<!-- results:NAME -->`` and ``<!-- /results -->``; NAME is one of
+:data:`BLOCKS`. ``tests/test_report.py`` fails when the README or the markdown files disagree
+with the JSON files.
+"""
 
 from __future__ import annotations
 
-import json
+import argparse
+import re
+import sys
 from pathlib import Path
 
-import matplotlib
+from .checkpoint import atomic_write_text
+from .evaluate import ResultRow, load_results
+from .metrics import COLUMNS, DRIFT_COLUMNS, VIM_COLUMNS, format_table
 
-matplotlib.use("Agg")
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from .baselines import constant_velocity, damped_velocity, zero_velocity  # noqa: E402
-from .data import load_split  # noqa: E402
-from .metrics import vim_per_frame  # noqa: E402
-from .viz import plot_vim_curves  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
+MARKER = re.compile(r"(<!-- results:(?P<name>[\w.-]+) -->\n)(?P<body>.*?)(<!-- /results -->)", re.S)
+MAIN_IDS = ("derpof", "derpof_best_of_20", "damped_velocity", "constant_velocity", "zero_velocity",
+            "derpof_published_test")
+DRIFT_IDS = ("ground_truth", "derpof", "damped_velocity", "damped_velocity_fitted", "constant_velocity",
+             "zero_velocity")
+HORIZONS = ("vim_100", "vim_240", "vim_500", "vim_640", "vim_900")
 
 
-def vim_figure(oof_path: Path = ROOT / "results" / "valid_oof_predictions.json",
-               out: Path = ROOT / "results" / "vim_vs_horizon.png") -> Path:
-    """Plot VIM per future frame of the out-of-fold DeRPoF predictions and the three baselines."""
-    valid = load_split("valid")
-    oof = np.asarray(json.loads(oof_path.read_text())).reshape(valid.future.shape)
-    observed = torch.as_tensor(valid.observed)
-    curves = {"DeRPoF (out of fold)": vim_per_frame(oof, valid.future),
-              "damped velocity 0.8": vim_per_frame(damped_velocity(observed, 0.8), valid.future),
-              "constant velocity": vim_per_frame(constant_velocity(observed), valid.future),
-              "zero velocity": vim_per_frame(zero_velocity(observed), valid.future)}
-    figure = plot_vim_curves(curves, "SoMoF 3DPW valid, cross-validated by sequence")
-    figure.savefig(out, dpi=110)
+def _table(rows: dict[str, ResultRow], ids, columns, bold=()) -> str:
+    chosen = [rows[i] for i in ids if i in rows]
+    return format_table({r.label: r.metrics for r in chosen}, markdown=True, columns=columns,
+                        bold=tuple(rows[i].label for i in bold if i in rows))
+
+
+def samples_text(rows: dict[str, ResultRow], extra: dict) -> str:
+    """Best-of-K rows (oracle), APD and active latent dimensions, from a cv results file."""
+    ids = sorted((i for i in rows if i.startswith("derpof_best_of_")), key=lambda i: int(i.rsplit("_", 1)[1]))
+    lines = [_table(rows, ["derpof", *ids], VIM_COLUMNS), ""]
+    div = extra.get("diversity") or {}
+    if div:
+        lines.append(f"APD of the {div['k']} samples (mean distance between two samples of one person, "
+                     f"cm over the 39 coordinates, averaged over the 14 frames): {div['apd_cm']:.2f}.")
+    latent = extra.get("latent")
+    lines.append(f"Active latent dimensions (KL > {latent['threshold_nats']} nats on the held-out samples), "
+                 f"mean over folds: {latent['mean']:.1f} (per fold: "
+                 + ", ".join(f"{k} {v}" for k, v in latent["per_fold"].items()) + ")."
+                 if latent else "Active latent dimensions: not measured (the model has no `kl_per_dimension`).")
+    return "\n".join(lines)
+
+
+def cv_markdown(path: str | Path) -> str:
+    """``results/<split>_cv.md`` rendered from ``<split>_cv.json``."""
+    rows, extra = load_results(path)
+    per_sequence = {r["id"]: ResultRow.from_dict(r, str(path)) for r in extra.get("per_sequence", [])}
+    split = extra.get("split", "valid")
+    main = [i for i in rows if "vim_100" in rows[i].metrics]
+    return (f"# Cross-validation by sequence on `{split}` (out of fold)\n\n"
+            f"Generated from `{Path(path).name}` by `python -m posepred.report`; reproduce the numbers with "
+            f"`{extra.get('command', 'posepred cv')}` ({extra.get('seconds', '?')} s). Each sample is predicted by "
+            "the fold model that did not see its sequence. The best-of-K rows pick, per person, the sample "
+            "closest to the ground truth: an oracle that measures diversity, not accuracy. The published row "
+            "is on the hidden test split, for context only.\n\n"
+            + _table(rows, main, COLUMNS) + "\n\n## Plausibility: bone drift\n\n"
+            + _table(rows, DRIFT_IDS, DRIFT_COLUMNS) + "\n\n## Samples\n\n" + samples_text(rows, extra)
+            + "\n\n## Per held-out sequence (DeRPoF, z = mean)\n\n"
+            + _table(per_sequence, list(per_sequence), COLUMNS) + "\n")
+
+
+def ablations_markdown(path: str | Path) -> str:
+    """``results/ablations.md`` rendered from ``ablations.json``: each experiment against the
+    damped-velocity row of the same file."""
+    rows, extra = load_results(path)
+    damped = rows["damped_velocity"].metrics
+    seconds = extra.get("seconds", {})
+    lines = ["# Ablations (cross-validation by sequence on valid, out of fold, VIM cm)", "",
+             f"Generated from `{Path(path).name}` by `python -m posepred.report`; reproduce the numbers with "
+             f"`{extra.get('command', 'python benchmarks/ablations.py')}`. {rows['damped_velocity'].label}, "
+             "the baseline to beat: " + " / ".join(f"{damped[k]:.2f}" for k in HORIZONS)
+             + f" | mean14 {damped['vim_mean']:.2f}.", "",
+             "| experiment | 100 | 240 | 500 | 640 | 900 | mean14 | beats damped at all 5 | s |", "|---" * 9 + "|"]
+    for row_id in extra.get("experiments", [i for i in rows if i not in ("damped_velocity", "constant_velocity",
+                                                                         "zero_velocity")]):
+        metrics = rows[row_id].metrics
+        wins = all(metrics[k] < damped[k] for k in HORIZONS)
+        spent = seconds.get(row_id)
+        lines.append(f"| {rows[row_id].label} | " + " | ".join(f"{metrics[k]:.2f}" for k in VIM_COLUMNS)
+                     + f" | {'yes' if wins else 'no'} | {'-' if spent is None else f'{spent:.0f}'} |")
+    if extra.get("notes"):
+        lines += ["", extra["notes"]]
+    return "\n".join(lines) + "\n"
+
+
+BLOCKS = {  # README block name -> (results file, renderer)
+    "valid_cv": ("valid_cv.json", lambda rows, extra: _table(rows, MAIN_IDS, VIM_COLUMNS, bold=("derpof",))),
+    "valid_cv_drift": ("valid_cv.json", lambda rows, extra: _table(rows, DRIFT_IDS, DRIFT_COLUMNS)),
+    "valid_cv_samples": ("valid_cv.json", samples_text),
+}
+
+
+def render_block(name: str, results: Path) -> str:
+    if name not in BLOCKS:
+        raise KeyError(f"unknown results block '{name}'; known: {sorted(BLOCKS)}")
+    filename, render = BLOCKS[name]
+    return render(*load_results(results / filename))
+
+
+def fill_readme(text: str, results: Path) -> str:
+    """``text`` with every ``<!-- results:NAME -->`` block regenerated from ``results``."""
+    return MARKER.sub(lambda m: m.group(1) + render_block(m.group("name"), results) + "\n" + m.group(4), text)
+
+
+def generated_files(results: Path, readme: Path | None) -> dict[Path, str]:
+    """Every generated text file and its expected content (files whose JSON is absent are skipped)."""
+    expected = {}
+    for source, target, render in (("valid_cv.json", "valid_cv.md", cv_markdown),
+                                   ("ablations.json", "ablations.md", ablations_markdown)):
+        if (results / source).is_file():
+            expected[results / target] = render(results / source)
+    if readme is not None and readme.is_file():
+        expected[readme] = fill_readme(readme.read_text(encoding="utf-8"), results)
+    return expected
+
+
+def write_cv_markdown(json_path: Path, out: Path) -> Path:
+    atomic_write_text(out, cv_markdown(json_path))
     return out
 
 
+def vim_figure(cv_json: str | Path, out: str | Path) -> Path:
+    """VIM per future frame of each predictor in ``cv_json``'s ``vim_per_frame``, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .viz import plot_vim_curves
+
+    rows, extra = load_results(cv_json)
+    curves = {(rows[i].label if i in rows else i): values for i, values in extra["vim_per_frame"].items()}
+    figure = plot_vim_curves(curves, f"SoMoF 3DPW {extra.get('split', 'valid')}, cross-validated by sequence")
+    figure.savefig(out, dpi=110)
+    plt.close(figure)
+    return Path(out)
+
+
+def main(argv=None, results: str | Path | None = None, readme: str | Path | None = None) -> int:
+    from . import paths
+
+    parser = argparse.ArgumentParser(prog="posepred report", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 when a generated file disagrees with results/*.json")
+    parser.add_argument("--results", default=results, metavar="DIR", help="results directory (default: results/)")
+    parser.add_argument("--readme", default=readme, metavar="FILE", help="README to fill (default: README.md)")
+    args = parser.parse_args(argv)
+    return report(Path(args.results) if args.results else paths.results_dir(),
+                  Path(args.readme) if args.readme else paths.readme(), check=args.check)
+
+
+def report(results: Path, readme: Path | None, check: bool = False, figure: bool = True) -> int:
+    """Regenerate (or with ``check``, compare) the generated files; returns an exit code."""
+    expected = generated_files(results, readme)
+    stale = [path for path, text in expected.items()
+             if not path.is_file() or path.read_text(encoding="utf-8") != text]
+    if check:
+        for path in stale:
+            print(f"{path}: disagrees with {results}/*.json (run `python -m posepred.report`)", file=sys.stderr)
+        print(f"{len(expected) - len(stale)} of {len(expected)} generated files agree with {results}/*.json")
+        return 1 if stale else 0
+    for path in stale:
+        atomic_write_text(path, expected[path])
+        print(f"wrote {path}")
+    if figure and (results / "valid_cv.json").is_file():
+        print(f"wrote {vim_figure(results / 'valid_cv.json', results / 'vim_vs_horizon.png')}")
+    return 0
+
+
 if __name__ == "__main__":
-    print(f"wrote {vim_figure()}")
+    sys.exit(main())

@@ -1,5 +1,6 @@
 import argparse
 import json
+import re
 import subprocess
 import sys
 
@@ -28,10 +29,11 @@ def test_evaluate_json(capsys):
 
 @pytest.mark.parametrize("argv, fragment", [
     (["evaluate", "--split", "test"], "no ground truth"),
-    (["evaluate", "--split", "nope"], "3dpw_nope_in.json: file not found"),
+    (["evaluate", "--split", "nope"], "--split nope: no such split in"),
+    (["evaluate", "--predictor", "derpof", "--dev", "foo"], "--dev foo"),
     (["evaluate", "--data", "/nonexistent"], "data directory not found"),
     (["train", "--n_epochs", "1"], "posepred cv"),
-    (["valid", "--checkpoint-dir", "/nonexistent"], "config.json: missing"),
+    (["valid", "--checkpoint-dir", "/nonexistent"], "/nonexistent"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, argv, fragment):
     code, _, err = run(capsys, *argv)
@@ -52,9 +54,105 @@ def test_booleans_parse_like_words():
 
 
 def test_module_entry_point():
-    result = subprocess.run([sys.executable, "-m", "posepred", "evaluate", "--predictor", "zero-velocity"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-m", "posepred", "--threads", "1", "evaluate", "--predictor",
+                             "zero-velocity"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "97.16" in result.stdout
+
+
+def test_unknown_split_lists_the_splits(capsys):
+    code, _, err = run(capsys, "evaluate", "--split", "nope")
+    assert code == 2 and "available: test, valid" in err
+
+
+def test_json_is_strict_and_keyed_by_id(capsys):
+    code, out, _ = run(capsys, "evaluate", "--predictor", "zero_velocity", "--json")
+    values = json.loads(out, parse_constant=lambda name: pytest.fail(f"non-strict JSON: {name}"))
+    assert code == 0 and values["predictor"] == "zero_velocity" and values["label"] == "zero velocity"
+    assert values["bone_drift_max"] == 0.0
+
+
+def test_non_finite_metrics_are_an_error_naming_the_input(capsys, data_copy):
+    observed = json.loads((data_copy / "3dpw_valid_in.json").read_text())
+    observed[0][0][15] = [1e308] * 39
+    (data_copy / "3dpw_valid_in.json").write_text(json.dumps(observed))
+    code, out, err = run(capsys, "evaluate", "--predictor", "constant_velocity", "--json", "--data", str(data_copy))
+    assert code == 2 and out == "" and "valid" in err and "Traceback" not in err
+
+
+def test_a_bug_is_exit_1_with_a_one_line_internal_error(capsys, monkeypatch):
+    from posepred import commands
+
+    def broken(args):
+        raise KeyError("oops")
+
+    monkeypatch.setitem(commands.COMMANDS, "evaluate", broken)
+    code, _, err = run(capsys, "evaluate")
+    assert code == 1 and err.count("\n") == 1 and "internal error: KeyError" in err and "--debug" in err
+    code, _, err = run(capsys, "--debug", "evaluate")
+    assert code == 1 and "Traceback" in err and "internal error" in err
+    monkeypatch.setenv("POSEPRED_DEBUG", "1")
+    assert "Traceback" in run(capsys, "evaluate")[2]
+
+
+def test_ctrl_c_is_exit_130(capsys, monkeypatch):
+    from posepred import commands
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(commands.COMMANDS, "evaluate", interrupted)
+    code, _, err = run(capsys, "evaluate")
+    assert code == 130 and err.strip() == "posepred evaluate: interrupted"
+
+
+def test_threads_option_is_applied_before_the_command(capsys, monkeypatch):
+    import torch
+
+    from posepred import commands
+
+    seen = []
+    monkeypatch.setitem(commands.COMMANDS, "evaluate", lambda args: seen.append(torch.get_num_threads()) or 0)
+    before = torch.get_num_threads()
+    try:
+        assert run(capsys, "--threads", "2", "evaluate")[0] == 0 and seen == [2]
+        assert run(capsys, "evaluate", "--threads", "1")[0] == 0 and seen == [2, 1]
+        assert run(capsys, "evaluate", "--threads", "-3")[0] == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("command", ["evaluate", "train", "valid", "test", "cv", "pretrain", "report", "mocap"])
+def test_every_option_has_help(command):
+    from posepred.cli import build_parser
+
+    parser = build_parser()
+    sub = parser._subparsers._group_actions[0].choices[command]
+    missing = [a.option_strings for a in sub._actions if a.option_strings and not a.help]
+    assert not missing
+
+
+def test_recipe_commands_show_their_recipe_defaults():
+    from posepred.cli import build_parser
+
+    parser = build_parser()
+    choices = parser._subparsers._group_actions[0].choices
+    assert "training epochs (default: 10)" in choices["cv"].format_help().replace("\n", " ").replace("  ", " ")
+    helps = {name: {a.dest: a.help for a in choices[name]._actions} for name in ("train", "cv", "pretrain")}
+    assert "(default: 50)" in helps["train"]["n_epochs"] and "(default: 0.004)" in helps["train"]["lr"]
+    assert "(default: 10)" in helps["cv"]["n_epochs"] and "(default: 0.001)" in helps["cv"]["lr"]
+    assert "(default: 20)" in helps["pretrain"]["n_epochs"] and "(default: mocap)" in helps["pretrain"]["train_split"]
+
+
+def test_no_module_imports_the_cli():
+    from pathlib import Path
+
+    import posepred
+
+    package = Path(posepred.__file__).parent
+    pattern = re.compile(r"^\s*(from \.cli import|from \. import .*\bcli\b|(from|import) posepred\.cli)", re.M)
+    importers = [p.name for p in package.glob("*.py") if p.name not in ("cli.py", "__main__.py")
+                 and pattern.search(p.read_text())]
+    assert not importers
 
 
 def test_config_options_parse_to_their_types():

@@ -3,9 +3,9 @@ import json
 import numpy as np
 import pytest
 
-from posepred.commands import score_checkpoints
 from posepred.config import Config
-from posepred.cv import cross_validate, out_of_fold_predictions, write_cv_results
+from posepred.cv import cross_validate, write_cv_results
+from posepred.evaluate import load_results, out_of_fold, out_of_fold_predictions, predict_checkpoint, scoring_for
 from posepred.metrics import summary
 from posepred.train import Trainer
 
@@ -28,20 +28,47 @@ def test_every_sample_predicted_out_of_fold(cv_run, valid):
     np.testing.assert_allclose(out_of_fold_predictions(valid, root / "folds"), result.predictions, atol=1e-5)
 
 
-def test_rows_and_labels(cv_run):
+def test_samples_reproduce_from_saved_folds(cv_run, valid):
+    """The notebooks' path (fold models from disk, seeded sampling) gives cv's samples exactly."""
+    result, root = cv_run
+    again = out_of_fold(valid, root / "folds", n_samples=3, seed=0)
+    assert result.samples.shape == (3, *valid.future.shape)
+    np.testing.assert_allclose(again.samples, result.samples, atol=1e-5)
+
+
+def test_rows_are_keyed_by_id(cv_run):
     rows = cv_run[0].rows
-    assert "DeRPoF best-of-3 (oracle)" in rows and "damped-velocity (0.8)" in rows
-    assert any("TEST split (not comparable)" in name for name in rows)
-    assert rows["DeRPoF best-of-3 (oracle)"]["vim_mean"] <= rows["DeRPoF (z = mean)"]["vim_mean"] + 5
+    for row_id in ("derpof", "derpof_best_of_1", "derpof_best_of_3", "damped_velocity", "constant_velocity",
+                   "zero_velocity", "damped_velocity_fitted", "ground_truth", "derpof_published_test"):
+        assert rows[row_id].id == row_id
+    assert "derpof_best_of_5" not in rows and "oracle" in rows["derpof_best_of_3"].label
+    assert "not comparable" in rows["derpof_published_test"].label
+    assert rows["derpof_best_of_3"].metrics["vim_mean"] <= rows["derpof_best_of_1"].metrics["vim_mean"] + 1e-9
+    assert round(rows["damped_velocity"].metrics["vim_900"], 2) == 89.52  # computed, never copied
+    assert rows["ground_truth"].metrics["bone_drift_max"] < 1e-6 and "vim_100" not in rows["ground_truth"].metrics
+    assert rows["derpof"].metrics["bone_drift_mean"] > 0
 
 
 def test_result_files(cv_run, valid, tmp_path):
-    paths = write_cv_results(cv_run[0], tmp_path)
+    paths = write_cv_results(cv_run[0], tmp_path, command="posepred cv --n_epochs 1")
+    assert [p.name for p in paths] == ["valid_oof_predictions.json", "valid_oof_samples.npz", "valid_cv.json",
+                                       "valid_cv.md"]
     oof = np.asarray(json.loads(paths[0].read_text()))
     assert oof.shape == (36, 2, 14, 39)
+    rows, extra = load_results(paths[2])
     assert summary(oof.reshape(36, 2, 14, 13, 3), valid.future)["vim_900"] == pytest.approx(
-        cv_run[0].rows["DeRPoF (z = mean)"]["vim_900"])
-    assert "oracle" in paths[1].read_text() and json.loads(paths[2].read_text())["rows"]
+        rows["derpof"].metrics["vim_900"])
+    with np.load(paths[1]) as npz:
+        samples = npz["samples"]
+    assert samples.shape == (3, 36, 2, 14, 39) and samples.dtype == np.float32
+    np.testing.assert_array_equal(samples, cv_run[0].samples.reshape(3, 36, 2, 14, 39).astype(np.float32))
+    assert extra["command"] == "posepred cv --n_epochs 1" and extra["diversity"]["k"] == 3
+    assert len(extra["vim_per_frame"]["derpof"]) == 14 and extra["diversity"]["apd_cm"] > 0
+    assert extra["latent"] is None or extra["latent"]["threshold_nats"] == 0.01
+    assert "NaN" not in paths[2].read_text() and "Infinity" not in paths[2].read_text()
+    markdown = paths[3].read_text()
+    assert "oracle" in markdown and "bone drift" in markdown and "posepred cv --n_epochs 1" in markdown
+    assert not list(tmp_path.glob(".*tmp"))
 
 
 def test_model_trained_on_all_valid_is_scored_out_of_fold(cv_run, valid):
@@ -49,15 +76,24 @@ def test_model_trained_on_all_valid_is_scored_out_of_fold(cv_run, valid):
     windows = np.zeros((4, 30, 13, 3)) + np.random.default_rng(0).normal(size=(4, 1, 13, 3))
     full = Trainer(Config(n_epochs=1, train_split="valid", checkpoint_dir=str(root)), windows, progress=False)
     full.fit()
-    predictions, label, loss = score_checkpoints(root, valid)
-    assert "out of fold" in label and loss > 0
-    np.testing.assert_allclose(predictions, cv_run[0].predictions, atol=1e-5)
+    scoring = scoring_for(root, valid)
+    assert scoring.kind == "out_of_fold" and scoring.is_validation and "out of fold" in scoring.label
+    scored = predict_checkpoint(root, valid)
+    assert scored.loss > 0
+    np.testing.assert_allclose(scored.predictions, cv_run[0].predictions, atol=1e-5)
+
+
+def test_seen_without_folds_is_not_validation(tmp_path, valid):
+    directory = tmp_path / "full"
+    windows = np.zeros((4, 30, 13, 3)) + np.random.default_rng(0).normal(size=(4, 1, 13, 3))
+    Trainer(Config(n_epochs=1, train_split="valid", checkpoint_dir=str(directory)), windows, progress=False).fit()
+    scoring = scoring_for(directory, valid)
+    assert scoring.kind == "seen" and not scoring.is_validation and "NOT a validation score" in scoring.label
 
 
 def test_results_figure(tmp_path, cv_run):
-    from posepred.evaluate import write_poses_json
     from posepred.report import vim_figure
 
-    oof = write_poses_json(tmp_path / "oof.json", cv_run[0].predictions)
-    figure = vim_figure(oof, tmp_path / "vim.png")
+    paths = write_cv_results(cv_run[0], tmp_path)
+    figure = vim_figure(paths[2], tmp_path / "vim.png")
     assert figure.stat().st_size > 10_000

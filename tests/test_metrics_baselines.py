@@ -3,7 +3,17 @@ import pytest
 import torch
 
 from posepred.baselines import constant_velocity, damped_velocity, fit_damping_factor, zero_velocity
-from posepred.metrics import format_table, mpjpe, rms_joint_error, summary, vim_at_horizons, vim_per_frame
+from posepred.metrics import (
+    DRIFT_COLUMNS,
+    apd,
+    bone_drift,
+    format_table,
+    mpjpe,
+    rms_joint_error,
+    summary,
+    vim_at_horizons,
+    vim_per_frame,
+)
 
 REFERENCE = {  # DESIGN.md, VIM cm on valid at 100/240/500/640/900 ms
     "zero": (zero_velocity, [20.90, 40.75, 71.26, 81.84, 97.16]),
@@ -69,3 +79,41 @@ def test_damping_factor_is_fitted_on_given_windows():
     assert fit_damping_factor(still.numpy()) == 0.0
     with pytest.raises(ValueError):
         fit_damping_factor(np.zeros((0, 30, 13, 3)))
+
+
+def test_bone_drift_by_hand():
+    last = np.zeros((1, 2, 13, 3))
+    last[..., :, 0] = np.arange(13) * 0.1  # every joint on the x axis, 0.1 m apart
+    future = np.repeat(last[:, :, None], 14, axis=2)
+    same = bone_drift(future, last)
+    assert same == {"bone_drift_mean": 0.0, "bone_drift_max": 0.0, "bone_drift_over_10": 0.0,
+                    "edge_drift_over_10": 0.0}
+    stretched = future.copy()
+    stretched[0, 0, 3, 4, 0] += 0.04  # left ankle of person 0, frame 3: shin (2, 4) from 0.2 to 0.24 m
+    drift = bone_drift(stretched, last)
+    assert drift["bone_drift_max"] == pytest.approx(20.0)
+    assert drift["bone_drift_mean"] == pytest.approx(20.0 / (2 * 14 * 9))
+    assert drift["bone_drift_over_10"] == pytest.approx(100 / 28) == drift["edge_drift_over_10"]
+    torso = future.copy()
+    torso[0, 1, 0, 6, 0] += 0.2  # head moves: only non-rigid edges (6, 7), (6, 8) change
+    drift = bone_drift(torso, last)
+    assert drift["bone_drift_max"] == 0.0 and drift["edge_drift_over_10"] == pytest.approx(100 / 28)
+    with pytest.raises(ValueError, match="last_observed"):
+        bone_drift(future, last[0])
+
+
+def test_ground_truth_rigid_bones_do_not_drift(valid):
+    drift = bone_drift(valid.future, valid.observed[:, :, -1])
+    assert drift["bone_drift_max"] < 1e-6 and drift["edge_drift_over_10"] > 0  # torso edges vary
+    assert "bone drift" in format_table({"x": drift}, columns=DRIFT_COLUMNS)
+
+
+def test_apd_by_hand():
+    samples = np.zeros((3, 1, 2, 14, 13, 3))
+    samples[1] += 0.01
+    samples[2] += 0.02  # pairwise distances 1, 2, 1 (x sqrt(39)) cm
+    assert apd(samples) == pytest.approx(4 / 3 * np.sqrt(39))
+    samples[:, 0, 1] = 0  # person 1 has identical samples: the mean over persons halves
+    assert apd(samples) == pytest.approx(2 / 3 * np.sqrt(39))
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        apd(samples[:1])

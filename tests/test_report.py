@@ -1,0 +1,67 @@
+"""Generated numbers: the README's result blocks and results/*.md must agree with results/*.json."""
+
+import shutil
+
+import pytest
+
+from posepred import paths
+from posepred.evaluate import ResultRow, load_results, save_results
+from posepred.report import BLOCKS, MARKER, fill_readme, generated_files, report
+
+RESULTS = paths.REPO_ROOT / "results" if paths.REPO_ROOT else None
+needs_repo = pytest.mark.skipif(RESULTS is None or not (RESULTS / "valid_cv.json").is_file(),
+                                reason="needs the repository's results/valid_cv.json (a source checkout)")
+
+
+@needs_repo
+def test_readme_and_markdown_agree_with_the_json():
+    expected = generated_files(RESULTS, paths.REPO_ROOT / "README.md")
+    assert paths.REPO_ROOT / "README.md" in expected and RESULTS / "valid_cv.md" in expected
+    stale = [str(path) for path, text in expected.items() if path.read_text(encoding="utf-8") != text]
+    assert not stale, f"regenerate with `python -m posepred.report`: {stale}"
+
+
+@needs_repo
+def test_readme_has_the_results_blocks():
+    names = [m.group("name") for m in MARKER.finditer((paths.REPO_ROOT / "README.md").read_text(encoding="utf-8"))]
+    assert "valid_cv" in names and set(names) <= set(BLOCKS)
+
+
+@needs_repo
+def test_check_fails_on_a_hand_edited_number(tmp_path, capsys):
+    results = tmp_path / "results"
+    shutil.copytree(RESULTS, results, ignore=shutil.ignore_patterns("*.npz", "*oof_predictions.json", "*.png"))
+    readme = tmp_path / "README.md"
+    shutil.copy(paths.REPO_ROOT / "README.md", readme)
+    assert report(results, readme, check=True) == 0
+    rows, extra = load_results(results / "valid_cv.json")
+    metrics = dict(rows["derpof"].metrics, vim_900=rows["derpof"].metrics["vim_900"] + 1.0)
+    rows["derpof"] = ResultRow("derpof", rows["derpof"].label, metrics)
+    save_results(results / "valid_cv.json", rows.values(), **extra)
+    assert report(results, readme, check=True) == 1
+    assert "README.md: disagrees" in capsys.readouterr().err
+    assert report(results, readme, figure=False) == 0 and report(results, readme, check=True) == 0
+    assert f"{metrics['vim_900']:.2f}" in readme.read_text()
+
+
+def test_fill_readme_replaces_only_the_blocks(tmp_path):
+    rows = [ResultRow("derpof", "DeRPoF (z = mean)", {f"vim_{ms}": 1.0 + i for i, ms in
+                                                       enumerate((100, 240, 500, 640, 900, "mean"))}),
+            ResultRow("zero_velocity", "zero velocity", {"vim_100": 20.9})]
+    save_results(tmp_path / "valid_cv.json", rows)
+    text = "intro 48.66\n<!-- results:valid_cv -->\nold table\n<!-- /results -->\noutro\n"
+    filled = fill_readme(text, tmp_path)
+    assert filled.startswith("intro 48.66\n<!-- results:valid_cv -->\n| predictor |") and filled.endswith(
+        "<!-- /results -->\noutro\n")
+    assert "old table" not in filled and "| **DeRPoF (z = mean)** | **1.00** |" in filled
+    assert "| zero velocity | 20.90 | - |" in filled and fill_readme(filled, tmp_path) == filled
+    with pytest.raises(KeyError, match="unknown results block"):
+        fill_readme("<!-- results:nope -->\n<!-- /results -->", tmp_path)
+
+
+def test_results_files_are_strict_json(tmp_path):
+    with pytest.raises(Exception, match="not finite"):
+        save_results(tmp_path / "r.json", [ResultRow("x", "x", {"vim_100": float("nan")})])
+    assert not (tmp_path / "r.json").exists()
+    with pytest.raises(ValueError, match="duplicate"):
+        save_results(tmp_path / "r.json", [ResultRow("x", "x", {}), ResultRow("x", "y", {})])
