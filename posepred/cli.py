@@ -52,28 +52,44 @@ def _predictor(text: str) -> str:
     return text.replace("-", "_")
 
 
-FIELD_HELP = {  # what each Config field means; the default comes from the subcommand's recipe
-    "hidden_dim": "LSTM width", "latent_dim": "VAE latent size", "embedding_dim": "net_g input embedding size",
-    "dropout": "dropout probability", "residual_damping": "predict a correction over damped velocity with this "
-    "factor (none: the seed model)", "vae": "'seed' (encoder sees the past) or 'conditional' (past and future)",
-    "social": "give each person's forecaster the other person's motion",
-    "skeleton": "keep rigid bone lengths in every predicted frame",
-    "free_bits": "conditional VAE: KL below this many nats per dimension is free",
-    "kl_anneal_epochs": "ramp the KL weight up over this many epochs", "lr": "Adam learning rate",
-    "n_epochs": "training epochs", "batch_size": "scenes per batch (2 person sequences each)",
-    "loader_shuffle": "shuffle windows every epoch", "pin_memory": "pin the windows in page-locked memory (CUDA)",
-    "loader_workers": "the seed's option (unused: batches are sliced from memory)",
-    "load_checkpoint": "resume from --checkpoint-dir", "dev": "device: cpu, cuda, cuda:N, mps or auto",
-    "double": "train in float64", "local_weight": "weight of the local (net_l) loss",
-    "kl_weight": "weight of the KL term", "scheduler_factor": "ReduceLROnPlateau factor",
-    "scheduler_patience": "ReduceLROnPlateau patience (epochs)", "grad_clip": "clip the gradient norm (none: off)",
-    "seed": "random seed", "corpus": "motion-capture corpora (.npz) for --train_split mocap",
-    "train_split": "split to train on (train, valid or mocap)", "valid_split": "split to validate on",
-    "train_sequences": "train only on these sequences (default: all)",
-    "exclude_sequences": "never train on these sequences", "valid_sequences": "validate only on these sequences",
-    "window_stride": "frames between training windows", "rotate": "random rotation about the vertical axis",
-    "mirror": "random left/right mirroring", "init_checkpoint": "start from these weights (fine-tuning)",
-}
+# What each Config field means, one "field: text" a line; the default comes from the subcommand's recipe.
+FIELD_HELP = dict(line.split(": ", 1) for line in """
+hidden_dim: LSTM width
+latent_dim: VAE latent size
+embedding_dim: net_g input embedding size
+dropout: dropout probability
+residual_damping: predict a correction over damped velocity with this factor (none: the seed model)
+vae: 'seed' (encoder sees the past) or 'conditional' (past and future)
+social: give each person's forecaster the other person's motion
+skeleton: keep rigid bone lengths in every predicted frame
+free_bits: conditional VAE: KL below this many nats per dimension is free
+kl_anneal_epochs: ramp the KL weight up over this many epochs
+lr: Adam learning rate
+n_epochs: training epochs
+batch_size: scenes per batch (2 person sequences each)
+loader_shuffle: shuffle windows every epoch
+pin_memory: pin the windows in page-locked memory (CUDA)
+loader_workers: the seed's option (unused: batches are sliced from memory)
+load_checkpoint: resume from --checkpoint-dir
+dev: device: cpu, cuda, cuda:N, mps or auto
+double: train in float64
+local_weight: weight of the local (net_l) loss
+kl_weight: weight of the KL term
+scheduler_factor: ReduceLROnPlateau factor
+scheduler_patience: ReduceLROnPlateau patience (epochs)
+grad_clip: clip the gradient norm (none: off)
+seed: random seed
+corpus: motion-capture corpora (.npz) for --train_split mocap
+train_split: split to train on (train, valid or mocap)
+valid_split: split to validate on
+train_sequences: train only on these sequences (default: all)
+exclude_sequences: never train on these sequences
+valid_sequences: validate only on these sequences
+window_stride: frames between training windows
+rotate: random rotation about the vertical axis
+mirror: random left/right mirroring
+init_checkpoint: start from these weights (fine-tuning)
+""".strip().splitlines())
 
 
 def add_config_options(parser: argparse.ArgumentParser, recipe: str = "seed",

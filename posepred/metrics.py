@@ -72,7 +72,7 @@ def summary(prediction, target) -> dict[str, float]:
 
 
 def bone_drift(predictions, last_observed, threshold: float = 0.10) -> dict[str, float]:
-    """How far predicted bone lengths drift from the last observed frame (DESIGN.md, plausibility).
+    """How far predicted bone lengths drift from the last observed frame (see the README, Metrics).
 
     ``predictions (..., F, 13, 3)`` and ``last_observed (..., 13, 3)``. Drift of a bone in a frame is
     ``|length - observed length| / observed length``. Returns percentages over the 9 rigid bones

@@ -6,7 +6,9 @@
 It rewrites ``results/valid_cv.md`` (from ``valid_cv.json``), ``results/ablations.md`` (from
 ``ablations.json``), the README's result blocks and ``results/vim_vs_horizon.png``. A README block
 is the text between ``<!-- results:NAME -->`` and ``<!-- /results -->``; NAME is one of
-:data:`BLOCKS`. ``tests/test_report.py`` fails when the README or the markdown files disagree
+:data:`BLOCKS`. A single number in prose is ``<!-- value:FILE:ID:METRIC -->48.66<!-- /value -->``
+(for example ``value:valid_cv:derpof:vim_mean``, ``value:ablations:<experiment id>:vim_900``).
+``tests/test_report.py`` fails when the README or the markdown files disagree
 with the JSON files.
 """
 
@@ -19,9 +21,12 @@ from pathlib import Path
 
 from .checkpoint import atomic_write_text
 from .evaluate import ResultRow, load_results
-from .metrics import COLUMNS, DRIFT_COLUMNS, VIM_COLUMNS, format_table
+from .metrics import COLUMNS, DRIFT_COLUMNS, VIM_COLUMNS, format_table, format_value
 
 MARKER = re.compile(r"(<!-- results:(?P<name>[\w.-]+) -->\n)(?P<body>.*?)(<!-- /results -->)", re.S)
+# One number in prose: <!-- value:FILE:ID:METRIC -->48.66<!-- /value --> (FILE without .json)
+VALUE = re.compile(r"(?P<open><!-- value:(?P<file>[\w-]+):(?P<id>[\w.-]+):(?P<metric>\w+) -->)(?P<body>.*?)"
+                   r"(?P<close><!-- /value -->)")
 MAIN_IDS = ("derpof", "derpof_best_of_20", "damped_velocity", "constant_velocity", "zero_velocity",
             "derpof_published_test")
 DRIFT_IDS = ("ground_truth", "derpof", "damped_velocity", "damped_velocity_fitted", "constant_velocity",
@@ -107,9 +112,18 @@ def render_block(name: str, results: Path) -> str:
     return render(*load_results(results / filename))
 
 
+def render_value(file: str, row_id: str, metric: str, results: Path) -> str:
+    rows, _ = load_results(results / f"{file}.json")
+    if row_id not in rows or metric not in rows[row_id].metrics:
+        raise KeyError(f"{file}.json has no metric '{metric}' in row '{row_id}'")
+    return format_value(metric, rows[row_id].metrics[metric])
+
+
 def fill_readme(text: str, results: Path) -> str:
-    """``text`` with every ``<!-- results:NAME -->`` block regenerated from ``results``."""
-    return MARKER.sub(lambda m: m.group(1) + render_block(m.group("name"), results) + "\n" + m.group(4), text)
+    """``text`` with every ``<!-- results:NAME -->`` block and ``<!-- value:FILE:ID:METRIC -->``
+    number regenerated from ``results``."""
+    text = MARKER.sub(lambda m: m.group(1) + render_block(m.group("name"), results) + "\n" + m.group(4), text)
+    return VALUE.sub(lambda m: m["open"] + render_value(m["file"], m["id"], m["metric"], results) + m["close"], text)
 
 
 def generated_files(results: Path, readme: Path | None) -> dict[Path, str]:

@@ -15,7 +15,7 @@ from posepred.metrics import (
     vim_per_frame,
 )
 
-REFERENCE = {  # DESIGN.md, VIM cm on valid at 100/240/500/640/900 ms
+REFERENCE = {  # VIM cm on valid (README, Command line and Results) at 100/240/500/640/900 ms
     "zero": (zero_velocity, [20.90, 40.75, 71.26, 81.84, 97.16]),
     "constant": (constant_velocity, [9.88, 27.69, 72.00, 94.69, 140.78]),
     "damped": (damped_velocity, [10.17, 26.36, 58.28, 70.38, 89.52]),

@@ -57,6 +57,10 @@ def test_fill_readme_replaces_only_the_blocks(tmp_path):
     assert "| zero velocity | 20.90 | - |" in filled and fill_readme(filled, tmp_path) == filled
     with pytest.raises(KeyError, match="unknown results block"):
         fill_readme("<!-- results:nope -->\n<!-- /results -->", tmp_path)
+    prose = "reached (<!-- value:valid_cv:derpof:vim_900 -->85.25<!-- /value -->, later)"
+    assert fill_readme(prose, tmp_path) == "reached (<!-- value:valid_cv:derpof:vim_900 -->5.00<!-- /value -->, later)"
+    with pytest.raises(KeyError, match="no metric 'ade_rms'"):
+        fill_readme("<!-- value:valid_cv:derpof:ade_rms -->1<!-- /value -->", tmp_path)
 
 
 def test_results_files_are_strict_json(tmp_path):
