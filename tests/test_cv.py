@@ -97,3 +97,27 @@ def test_results_figure(tmp_path, cv_run):
     paths = write_cv_results(cv_run[0], tmp_path)
     figure = vim_figure(paths[2], tmp_path / "vim.png")
     assert figure.stat().st_size > 10_000
+
+
+def test_interrupted_cv_writes_nothing(tmp_path, monkeypatch, capsys):
+    from posepred import cv
+    from posepred.cli import main
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cv.Trainer, "fit", interrupted)
+    results = tmp_path / "results"
+    assert main(["cv", "--init", "none", "--n_epochs", "1", "--results", str(results)]) == 130
+    assert "interrupted" in capsys.readouterr().err and not results.exists()
+
+
+def test_cv_scores_saved_folds_without_training(cv_run, tmp_path, capsys):
+    from posepred.cli import main
+
+    _, root = cv_run
+    assert main(["cv", "--folds", str(root / "folds"), "--samples", "3", "--results", str(tmp_path)]) == 0
+    rows, extra = load_results(tmp_path / "valid_cv.json")
+    assert rows["derpof"].metrics == pytest.approx(cv_run[0].rows["derpof"].metrics, rel=1e-5)
+    assert extra["command"] == f"posepred cv --folds {root / 'folds'} --samples 3 --results {tmp_path}"
+    assert main(["cv", "--folds", str(root / "folds"), "--save-folds", str(tmp_path)]) == 2
