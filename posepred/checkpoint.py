@@ -1,91 +1,364 @@
-"""Atomic file writes and checkpoints that fail loudly.
+"""Atomic file writes, checkpoint sets that are never torn, and one writer per directory.
 
-A checkpoint directory holds ``checkpoint_g.pt`` and ``checkpoint_l.pt`` (state dicts of net_g and
-net_l, as in the seed), ``config.json``, and ``training_state.pt`` (optimiser, scheduler, epoch,
-random-number states and history) for exact resumption.
+A checkpoint directory keeps one complete *set* at its top level, readable by a person:
+
+==========================  ==============================================================
+``checkpoint_g.pt``         state dict of net_g (as in the seed)
+``checkpoint_l.pt``         state dict of net_l
+``config.json``             the :class:`~posepred.config.Config` the set was trained with
+``training_state.pt``       optimiser, scheduler, epoch, random states (exact resumption)
+``history.json``            one record per finished epoch
+``manifest.json``           sha256 and size of every file above; written last
+==========================  ==============================================================
+
+Saving a set (:func:`save_checkpoint`):
+
+1. the complete current set is hard-linked into ``.previous/`` (with its manifest);
+2. the new files are written and fsynced in ``.incoming/``;
+3. each is renamed over its top-level name, then ``manifest.json`` is replaced (the commit point);
+4. ``.previous/``, ``.incoming/`` and files of the old set that the new one lacks are removed.
+
+A reader (:func:`load_model`, :func:`load_training_state`) reads the bytes of every file it needs,
+checks them against ``manifest.json``, and falls back to ``.previous/`` when they do not match: a
+kill or a full disk at any instant leaves either the previous or the new set loadable, never a
+mix. Directories without a manifest (the first release's layout) load as they are; the next
+save adopts them. A save fails at once when another process holds the directory's lock
+(``.lock``, ``fcntl.flock``); :class:`posepred.train.Trainer` holds it for a whole run.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import io
+import json
 import os
 import pickle
+import stat
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
 import torch
 
 from .config import MODEL_FIELDS, Config
-from .errors import CheckpointError
+from .errors import CheckpointError, ConfigError, OptionError
 from .models import DeRPoF
 from .paths import resolve_relative
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: no OS lock
+    fcntl = None
+
 FILES = ("checkpoint_g.pt", "checkpoint_l.pt", "config.json")
+SET_FILES = FILES + ("training_state.pt", "history.json")
+MANIFEST = "manifest.json"
+PREVIOUS = ".previous"
+INCOMING = ".incoming"
+LOCK = ".lock"
+FORMAT = 2
+MAX_MANIFEST_BYTES = 1 << 20
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write to a temporary file in the same directory, fsync, then rename over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+# -- atomic single files -----------------------------------------------------------------------
+def _refuse_special(path: Path, error=OptionError) -> None:
+    """Refuse to replace a symlink, FIFO, directory, device or socket at ``path``."""
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise error(f"{path}: cannot inspect ({exc.strerror})") from exc
+    kinds = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISDIR, "a directory"),
+             (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))
+    for test, kind in kinds:
+        if test(mode):
+            raise error(f"{path}: is {kind}; refusing to replace it (give the path of a regular file)")
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - some file systems do not open directories
+        return
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):  # some file systems cannot
+            raise
+    finally:
+        os.close(fd)
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to a new file ``path`` (which must not exist) and fsync it."""
+    umask = os.umask(0)
+    os.umask(umask)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 & ~umask)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _mkdir(directory: Path, error=OptionError) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:
+        raise error(f"{directory}: exists and is not a directory") from exc
+    except OSError as exc:
+        raise error(f"{directory}: cannot create directory ({exc.strerror})") from exc
+    if not directory.is_dir():
+        raise error(f"{directory}: not a directory")
+
+
+def atomic_write_bytes(path: str | Path, data: bytes, error=OptionError) -> None:
+    """Write to a temporary file in the same directory, fsync, then rename over ``path``.
+
+    ``path`` must be a regular file or absent: a symlink, FIFO or directory is refused with
+    ``error`` (an :class:`OptionError` by default). A failing write (full disk, permissions)
+    raises ``error`` naming the file and leaves the previous content and no temporary file.
+    """
+    path = Path(path)
+    _mkdir(path.parent, error)
+    _refuse_special(path, error)
+    tmp = None
+    try:
+        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(handle)
+        os.unlink(tmp)
+        _write_file(Path(tmp), data)
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        tmp = None
+        _fsync_dir(path.parent)
+    except OSError as exc:
+        raise error(f"{path}: cannot write ({exc.strerror or exc})") from exc
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except BaseException:  # noqa: S110 - best effort; the original error matters
+                pass
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: str | Path, text: str, error=OptionError) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), error)
+
+
+def _torch_bytes(obj) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
 
 
 def atomic_torch_save(obj, path: str | Path) -> None:
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_bytes(path, _torch_bytes(obj), CheckpointError)
 
 
-def _torch_load(path: Path):
-    if not path.is_file():
-        raise CheckpointError(f"{path}: file not found")
+# -- one writer per directory ------------------------------------------------------------------
+class DirectoryLock:
+    """An exclusive ``fcntl.flock`` on ``directory/.lock``, held until :meth:`release`.
+
+    A second holder, in this or another process, gets a :class:`CheckpointError` at once naming
+    the holder's pid. The lock file holds the pid and is removed on release.
+    """
+
+    def __init__(self, directory: str | Path):
+        self.directory = Path(directory)
+        self.fd: int | None = None
+
+    def acquire(self) -> DirectoryLock:
+        _mkdir(self.directory, CheckpointError)
+        path = self.directory / LOCK
+        if fcntl is None:  # pragma: no cover
+            return self
+        for _ in range(20):
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise CheckpointError(f"{path}: cannot create the lock file ({exc.strerror})") from exc
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+                os.close(fd)
+                mine = " (this process)" if holder == str(os.getpid()) else ""
+                raise CheckpointError(f"{self.directory}: another run (pid {holder}{mine}) is writing checkpoints "
+                                      "here; wait for it to finish or choose another --checkpoint-dir") from None
+            try:  # the holder before us may have removed the file after we opened it: retry
+                same = os.path.samestat(os.fstat(fd), os.stat(path))
+            except FileNotFoundError:
+                same = False
+            if same:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+                self.fd = fd
+                return self
+            os.close(fd)
+        raise CheckpointError(f"{path}: could not take the lock (the file keeps changing)")  # pragma: no cover
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        try:
+            os.unlink(self.directory / LOCK)
+        except OSError:
+            pass
+        os.close(self.fd)  # closing drops the flock
+        self.fd = None
+
+    @property
+    def held(self) -> bool:
+        return self.fd is not None or fcntl is None
+
+    def covers(self, directory: str | Path) -> bool:
+        return self.held and os.path.realpath(directory) == os.path.realpath(self.directory)
+
+    def __enter__(self) -> DirectoryLock:
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+# -- checkpoint sets ---------------------------------------------------------------------------
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _manifest_bytes(files: dict[str, bytes]) -> bytes:
+    return json.dumps({"format": FORMAT, "files": {name: {"sha256": _sha256(data), "bytes": len(data)}
+                                                   for name, data in sorted(files.items())}},
+                      indent=1, sort_keys=True).encode()
+
+
+def _read_manifest(path: Path) -> dict | None:
+    """The manifest at ``path``; None when absent; CheckpointError when it is not one."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, pickle.UnpicklingError) as exc:
+        if os.lstat(path).st_size > MAX_MANIFEST_BYTES:
+            raise CheckpointError(f"{path}: too large for a manifest")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise CheckpointError(f"{path}: unreadable ({exc.strerror})") from exc
+    try:
+        manifest = json.loads(raw.decode("utf-8"))
+        files = manifest["files"]
+        ok = (manifest.get("format") == FORMAT and isinstance(files, dict)
+              and all(name in SET_FILES and isinstance(entry, dict) and isinstance(entry.get("sha256"), str)
+                      and isinstance(entry.get("bytes"), int) for name, entry in files.items()))
+    except (UnicodeDecodeError, ValueError, RecursionError, KeyError, TypeError, AttributeError):
+        ok = False
+    if not ok:
+        raise CheckpointError(f"{path}: not a posepred checkpoint manifest (format {FORMAT})")
+    return manifest
+
+
+def _read_verified(directory: Path, manifest: dict) -> dict[str, bytes] | None:
+    """Every file of the manifest's set, read from ``directory``; None when any is missing or differs."""
+    files = {}
+    for name, entry in manifest["files"].items():
+        try:
+            data = (directory / name).read_bytes()
+        except OSError:
+            return None
+        if len(data) != entry["bytes"] or _sha256(data) != entry["sha256"]:
+            return None
+        files[name] = data
+    return files
+
+
+def _read_plain(directory: Path, names) -> dict[str, bytes]:
+    """Unverified files (no manifest: the first release's layout); missing ones are left out."""
+    files = {}
+    for name in names:
+        path = directory / name
+        if path.is_file():
+            try:
+                files[name] = path.read_bytes()
+            except OSError as exc:
+                raise CheckpointError(f"{path}: unreadable ({exc.strerror})") from exc
+    return files
+
+
+def read_set(directory: str | Path) -> tuple[Path, dict[str, bytes], bool]:
+    """The complete checkpoint set in ``directory``: ``(where, {name: bytes}, verified)``.
+
+    ``where`` is ``directory`` or its ``.previous/`` (when a save was interrupted while switching
+    sets); ``verified`` is False for a directory without manifest (first-release layout).
+    """
+    directory = resolve_relative(directory)
+    if not directory.is_dir():
+        raise CheckpointError(f"{directory}: checkpoint directory not found" if not directory.exists()
+                              else f"{directory}: not a directory")
+    for attempt in range(5):  # a writer may switch sets while we read: read again
+        manifest = _read_manifest(directory / MANIFEST)
+        if manifest is None:
+            return directory, _read_plain(directory, SET_FILES), False
+        files = _read_verified(directory, manifest)
+        if files == {}:
+            raise CheckpointError(f"{directory}: no complete checkpoint saved here yet (the first save was "
+                                  "interrupted, or is still running)")
+        if files is not None:
+            return directory, files, True
+        previous = directory / PREVIOUS
+        try:
+            manifest = _read_manifest(previous / MANIFEST)
+        except CheckpointError:
+            manifest = None
+        if manifest is not None:
+            files = _read_verified(previous, manifest)
+            if files is not None:
+                return previous, files, True
+        time.sleep(0.02 * (attempt + 1))
+    _diagnose(directory)
+    raise CheckpointError(f"{directory}: torn checkpoint: its files do not match {MANIFEST} and no complete "
+                          f"previous set is in {PREVIOUS}/ (modified by hand, or a copy that was cut short?)")
+
+
+def _diagnose(directory: Path) -> None:
+    """For a set that fails verification, raise the more specific error of an unverified load."""
+    files = _read_plain(directory, SET_FILES)
+    config = _config_from(directory, files)
+    model = DeRPoF(**config.model_kwargs())
+    _weights_into(directory, files, model)
+
+
+def _torch_load(path: Path, data: bytes | None = None):
+    if data is None:
+        if not path.is_file():
+            raise CheckpointError(f"{path}: file not found")
+        data = path.read_bytes()
+    try:
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, OSError, ValueError, TypeError, AttributeError, KeyError, IndexError,
+            zipfile.BadZipFile, pickle.UnpicklingError, UnicodeDecodeError, RecursionError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"{path}: not a readable torch checkpoint (truncated or corrupted?): "
                               f"{first_line[:200]}") from exc
 
 
-def save_checkpoint(directory: str | Path, model: DeRPoF, config: Config, training_state: dict | None = None):
-    """Write the weights, ``config.json`` and (optionally) the resumable training state, each atomically.
-
-    The training state is written last, so an interrupted save never pairs new weights with
-    an old epoch counter that a resume would trust.
-    """
-    directory = Path(directory)
-    atomic_torch_save(model.net_g.state_dict(), directory / "checkpoint_g.pt")
-    atomic_torch_save(model.net_l.state_dict(), directory / "checkpoint_l.pt")
-    atomic_write_text(directory / "config.json", config.to_json())
-    if training_state is not None:
-        atomic_torch_save(training_state, directory / "training_state.pt")
-
-
 def _check_state(path: Path, module: torch.nn.Module, state) -> None:
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+    """``state`` must be a state dict with exactly the module's keys, shapes and floating dtypes."""
+    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                              for k, v in state.items()):
         raise CheckpointError(f"{path}: not a state dict of tensors")
     expected = module.state_dict()
     problems = [f"missing {k}" for k in expected if k not in state]
     problems += [f"unexpected {k}" for k in state if k not in expected]
     problems += [f"{k}: shape {list(state[k].shape)} in file, model expects {list(v.shape)}"
                  for k, v in expected.items() if k in state and state[k].shape != v.shape]
+    problems += [f"{k}: dtype {state[k].dtype} in file, model expects floating point"
+                 for k, v in expected.items() if k in state and v.is_floating_point()
+                 and not (state[k].is_floating_point() and state[k].dtype in (torch.float32, torch.float64))]
+    problems += [f"{k}: {state[k].layout} tensor in file, model expects a dense tensor"
+                 for k in expected if k in state and state[k].layout != torch.strided]
     if problems:
         raise CheckpointError(f"{path}: does not fit the configured model: " + "; ".join(problems[:6])
                               + (f" (+{len(problems) - 6} more)" if len(problems) > 6 else ""))
@@ -100,14 +373,40 @@ def resolve_dir(directory: str | Path) -> Path:
     return resolve_relative(directory)
 
 
-def load_config(directory: str | Path) -> Config:
-    path = resolve_dir(directory) / "config.json"
-    if not path.is_file():
+def _config_from(where: Path, files: dict[str, bytes]) -> Config:
+    path = where / "config.json"
+    if "config.json" not in files:
         raise CheckpointError(f"{path}: missing (every checkpoint directory needs its config.json)")
     try:
-        return Config.load(path)
-    except (ValueError, TypeError) as exc:
+        return Config.from_json(files["config.json"], str(path))
+    except ConfigError as exc:
         raise CheckpointError(str(exc)) from exc
+
+
+def _weights_into(where: Path, files: dict[str, bytes], model: DeRPoF) -> None:
+    for name, module in (("checkpoint_g.pt", model.net_g), ("checkpoint_l.pt", model.net_l)):
+        if name not in files:
+            raise CheckpointError(f"{where / name}: file not found")
+        state = _torch_load(where / name, files[name])
+        _check_state(where / name, module, state)
+        module.load_state_dict(state)
+
+
+def load_config(directory: str | Path) -> Config:
+    where, files, _ = read_set(directory)
+    return _config_from(where, files)
+
+
+def _model_from(where: Path, files: dict[str, bytes], config: Config | None) -> tuple[DeRPoF, Config]:
+    saved = _config_from(where, files)
+    if config is not None:
+        diff = [f"{k}: checkpoint {getattr(saved, k)!r}, configured {getattr(config, k)!r}"
+                for k in MODEL_FIELDS if getattr(saved, k) != getattr(config, k)]
+        if diff:
+            raise CheckpointError(f"{where}: checkpoint was trained with other hyperparameters: " + "; ".join(diff))
+    model = DeRPoF(**(config or saved).model_kwargs())
+    _weights_into(where, files, model)
+    return model, saved
 
 
 def load_model(directory: str | Path, config: Config | None = None, device="cpu") -> tuple[DeRPoF, Config]:
@@ -116,26 +415,157 @@ def load_model(directory: str | Path, config: Config | None = None, device="cpu"
     When ``config`` is given, its model fields must match the checkpoint's; a mismatch raises
     :class:`CheckpointError` listing each differing field.
     """
-    directory = resolve_dir(directory)
-    saved = load_config(directory)
-    if config is not None:
-        diff = [f"{k}: checkpoint {getattr(saved, k)!r}, configured {getattr(config, k)!r}"
-                for k in MODEL_FIELDS if getattr(saved, k) != getattr(config, k)]
-        if diff:
-            raise CheckpointError(f"{directory}: checkpoint was trained with other hyperparameters: "
-                                  + "; ".join(diff))
-    model = DeRPoF(**(config or saved).model_kwargs())
-    for name, module in (("checkpoint_g.pt", model.net_g), ("checkpoint_l.pt", model.net_l)):
-        state = _torch_load(directory / name)
-        _check_state(directory / name, module, state)
-        module.load_state_dict(state)
+    where, files, _ = read_set(directory)
+    model, saved = _model_from(where, files, config)
     return model.to(device), saved
 
 
-def load_training_state(directory: str | Path) -> dict:
-    path = Path(directory) / "training_state.pt"
-    state = _torch_load(path)
+def _training_state_from(where: Path, files: dict[str, bytes]) -> dict:
+    path = where / "training_state.pt"
+    if "training_state.pt" not in files:
+        raise CheckpointError(f"{path}: missing (this checkpoint holds weights only, it cannot be resumed)")
+    state = _torch_load(path, files["training_state.pt"])
     if not isinstance(state, dict) or "epoch" not in state:
         raise CheckpointError(f"{path}: not a training state (no epoch)")
+    epoch, history = state["epoch"], state.get("history", [])
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        raise CheckpointError(f"{path}: epoch {epoch!r} is not a count of epochs")
+    if not isinstance(history, list) or len(history) != epoch:
+        raise CheckpointError(f"{path}: epoch {epoch} but {len(history) if isinstance(history, list) else '?'} "
+                              "history records")
     return state
 
+
+def load_training_state(directory: str | Path) -> dict:
+    where, files, _ = read_set(directory)
+    return _training_state_from(where, files)
+
+
+def load_checkpoint_set(directory: str | Path, config: Config | None = None) -> tuple[DeRPoF, Config, dict]:
+    """Model, saved config and training state, all from one complete set (for resuming)."""
+    where, files, _ = read_set(directory)
+    model, saved = _model_from(where, files, config)
+    return model, saved, _training_state_from(where, files)
+
+
+def _remove_tree(directory: Path) -> None:
+    """Remove a flat directory of files (a set directory)."""
+    if not directory.exists():
+        return
+    for entry in os.listdir(directory):
+        os.unlink(directory / entry)
+    os.rmdir(directory)
+
+
+def _keep_previous(directory: Path) -> None:
+    """Make ``.previous/`` hold a complete, verified set (unless there is none anywhere)."""
+    manifest = _read_manifest(directory / MANIFEST) if (directory / MANIFEST).exists() else None
+    if manifest is None:
+        files = _read_plain(directory, SET_FILES)
+        if not files:  # a new directory: an empty manifest marks sets as verified from now on
+            atomic_write_bytes(directory / MANIFEST, _manifest_bytes({}), CheckpointError)
+            return
+        manifest = json.loads(_manifest_bytes(files))  # adopt the first-release layout
+        adopted = True
+    else:
+        adopted = False
+        if not manifest["files"] or _read_verified(directory, manifest) is None:
+            return  # nothing saved yet, or torn by an earlier interrupted save (.previous/ holds the good set)
+    staging = directory / (PREVIOUS + ".tmp")
+    _remove_tree(staging)
+    os.mkdir(staging)
+    for name in manifest["files"]:
+        os.link(directory / name, staging / name)
+    _write_file(staging / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
+    _fsync_dir(staging)
+    _remove_tree(directory / PREVIOUS)
+    os.rename(staging, directory / PREVIOUS)
+    _fsync_dir(directory)
+    if adopted:
+        atomic_write_bytes(directory / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode(),
+                           CheckpointError)
+
+
+def _roll_back(directory: Path) -> None:
+    """After a failed switch (not a kill): restore the top level from ``.previous/`` by hard links,
+    so a person finds the previous set there too. Best effort: readers fall back to ``.previous/``."""
+    try:
+        manifest = _read_manifest(directory / PREVIOUS / MANIFEST)
+        if manifest is None or _read_verified(directory / PREVIOUS, manifest) is None:
+            return
+        for name in manifest["files"]:
+            spare = directory / f".{name}.restore"
+            if spare.exists():
+                os.unlink(spare)
+            os.link(directory / PREVIOUS / name, spare)
+            try:
+                os.replace(spare, directory / name)
+            finally:
+                if os.path.lexists(spare):  # a failed rename, or one between two links of one file
+                    os.unlink(spare)
+        _remove_tree(directory / INCOMING)
+    except Exception:  # noqa: S110 - the original error is reported; the set in .previous/ is intact
+        pass
+
+
+def _write_set(directory: Path, files: dict[str, bytes]) -> None:
+    _refuse_special(directory / MANIFEST, CheckpointError)
+    for name in files:
+        _refuse_special(directory / name, CheckpointError)
+    for leftover in [*directory.glob(".*.restore"), *directory.glob(f".{MANIFEST}.*.tmp")]:
+        os.unlink(leftover)  # from a save that was killed
+    _keep_previous(directory)
+    incoming = directory / INCOMING
+    _remove_tree(incoming)
+    os.mkdir(incoming)
+    for name, data in files.items():
+        _write_file(incoming / name, data)
+    _write_file(incoming / MANIFEST, _manifest_bytes(files))
+    _fsync_dir(incoming)
+    try:
+        for name in files:  # the top level is mixed from here until the manifest is replaced
+            os.replace(incoming / name, directory / name)
+        _fsync_dir(directory)
+        os.replace(incoming / MANIFEST, directory / MANIFEST)  # the commit point
+    except Exception:
+        _roll_back(directory)
+        raise
+    _fsync_dir(directory)
+    try:  # saved; what follows only tidies up (a failure here is tidied by the next save)
+        for name in SET_FILES:
+            if name not in files and (directory / name).is_file():
+                os.unlink(directory / name)
+        _remove_tree(incoming)
+        _remove_tree(directory / PREVIOUS)
+    except OSError:
+        pass
+
+
+def save_checkpoint(directory: str | Path, model: DeRPoF, config: Config, training_state: dict | None = None,
+                    history: list | None = None, lock: DirectoryLock | None = None) -> None:
+    """Replace the checkpoint set in ``directory`` by weights, ``config.json``, and (optionally) the
+    resumable training state and ``history.json``, all or nothing (see the module docstring).
+
+    ``lock``: the caller's :class:`DirectoryLock` on ``directory``; without it the lock is taken
+    for the save and a :class:`CheckpointError` raised when another run holds it. A failing write
+    (full disk, permissions) raises :class:`CheckpointError`; the previous set stays loadable.
+    """
+    directory = Path(directory)
+    files = {"checkpoint_g.pt": _torch_bytes(model.net_g.state_dict()),
+             "checkpoint_l.pt": _torch_bytes(model.net_l.state_dict()),
+             "config.json": config.to_json().encode()}
+    if training_state is not None:
+        files["training_state.pt"] = _torch_bytes(training_state)
+    if history is not None:
+        files["history.json"] = json.dumps(history, indent=1).encode()
+    own = None
+    if lock is None or not lock.covers(directory):
+        own = DirectoryLock(directory).acquire()
+    try:
+        _write_set(directory, files)
+    except OSError as exc:
+        raise CheckpointError(f"{directory}: checkpoint not saved ({exc.strerror or exc}); the previous set "
+                              "is kept") from exc
+    finally:
+        if own is not None:
+            own.release()

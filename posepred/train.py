@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -19,8 +19,9 @@ import torch
 from tqdm.auto import tqdm
 
 from . import checkpoint as ckpt
-from .config import Config
+from .config import MODEL_FIELDS, Config
 from .data import N_OBSERVED, augment
+from .errors import ConfigError
 from .metrics import summary
 from .models import DeRPoF, kl_divergence, resolve_device
 from .motion import positions_to_velocities, split_global_local
@@ -139,22 +140,64 @@ class Trainer:
                 "generator": self.generator.get_state(), "history": self.history}
 
     def save_checkpoint(self, directory: str | Path | None = None) -> None:
-        ckpt.save_checkpoint(directory or self.config.checkpoint_dir, self.model, self.config, self.state())
+        """Replace the checkpoint set (weights, config, training state, history) all or nothing."""
+        directory = directory or self.config.checkpoint_dir
+        ckpt.save_checkpoint(directory, self.model, self.config, self.state(), history=self.history,
+                             lock=getattr(self, "_lock", None))
+        if Path(directory) == Path(self.config.checkpoint_dir):
+            self._saved_epoch = self.epoch
+
+    # On resume, options that differ from the saved run are applied (and said so), except these,
+    # which would make the saved run something it was not: they are refused.
+    REFUSED_ON_RESUME = MODEL_FIELDS + ("double", "seed", "train_split", "train_sequences", "exclude_sequences",
+                                        "corpus")
+    KEPT_ON_RESUME = ("init_checkpoint",)  # the weights come from the checkpoint: the saved value stays
+    QUIET_ON_RESUME = ("n_epochs", "load_checkpoint", "checkpoint_dir", "dev", "pin_memory", "loader_workers")
 
     def resume(self, directory: str | Path) -> None:
-        """Load weights, optimiser, scheduler, epoch and random states saved by :meth:`save_checkpoint`."""
-        model, _ = ckpt.load_model(directory, self.config)
-        state = ckpt.load_training_state(directory)
+        """Load weights, optimiser, scheduler, epoch and random states saved by :meth:`save_checkpoint`,
+        all from one complete set. Options that differ from the saved run are applied (a changed
+        ``lr`` is set in the optimiser and recorded in the next epoch's history record) or, for the
+        model, data selection, seed and precision, refused with a ConfigError."""
+        model, saved, state = ckpt.load_checkpoint_set(directory)
+        changed = {f.name: (getattr(saved, f.name), getattr(self.config, f.name))
+                   for f in dataclasses.fields(Config) if getattr(saved, f.name) != getattr(self.config, f.name)}
+        refused = {k: v for k, v in changed.items() if k in self.REFUSED_ON_RESUME}
+        if refused:
+            applied = [k for k in changed if k not in refused and k not in self.QUIET_ON_RESUME + self.KEPT_ON_RESUME]
+            raise ConfigError(f"{directory}: resuming with a changed " + "; ".join(
+                f"{k} (saved {a!r}, given {b!r})" for k, (a, b) in refused.items())
+                + " is refused: the checkpoint was trained otherwise. Resume without these options, or train "
+                "into another --checkpoint-dir" + (f" (these would be applied: {', '.join(applied)})" if applied
+                                                   else ""))
+        for name in self.KEPT_ON_RESUME:
+            if name in changed:
+                self.config = self.config.replace(**{name: changed[name][0]})
         self.model.load_state_dict(model.state_dict())
         try:
             self.optimizer.load_state_dict(state["optimizer"])
             self.scheduler.load_state_dict(state["scheduler"])
             torch.set_rng_state(state["torch_rng"])
             self.generator.set_state(state["generator"])
-        except (KeyError, ValueError, RuntimeError, TypeError) as exc:
+        except (KeyError, ValueError, RuntimeError, TypeError, IndexError) as exc:
             raise ckpt.CheckpointError(f"{Path(directory) / 'training_state.pt'}: unusable training "
-                                       f"state ({exc})") from exc
+                                       f"state ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+                                       ) from exc
+        if "lr" in changed:
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.config.lr
+            self.scheduler._last_lr = [self.config.lr] * len(self.optimizer.param_groups)
+        self.scheduler.factor, self.scheduler.patience = self.config.scheduler_factor, self.config.scheduler_patience
         self.epoch, self.history = int(state["epoch"]), list(state.get("history", []))
+        self._saved_epoch = self.epoch
+        notes = {k: v for k, v in changed.items() if k not in self.QUIET_ON_RESUME + self.KEPT_ON_RESUME}
+        self._resume_changes = {k: [a, b] for k, (a, b) in notes.items()}
+        messages = [f"{k} {a!r} -> {b!r} applied" for k, (a, b) in changed.items()
+                    if k not in ("load_checkpoint", "checkpoint_dir") + self.KEPT_ON_RESUME]
+        messages += [f"{k} {b!r} ignored, {a!r} kept (the weights come from the checkpoint)"
+                     for k, (a, b) in changed.items() if k in self.KEPT_ON_RESUME]
+        if messages:
+            tqdm.write(f"resuming {directory} after epoch {self.epoch}: " + "; ".join(messages))
 
     # -- the loop ----------------------------------------------------------------------------
     def batches(self):
@@ -180,7 +223,7 @@ class Trainer:
 
     def train_epoch(self) -> dict:
         self.model.train()
-        total, count, predictions, targets = 0.0, 0, [], []
+        total, count, sums = 0.0, 0, {}
         for observed, future, partner, has_partner in self.batches():
             loss, predicted = derpof_loss(self.model, observed, future, self.config, partner=partner,
                                           has_partner=has_partner, kl_scale=self.kl_scale())
@@ -193,10 +236,11 @@ class Trainer:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
             self.optimizer.step()
             total, count = total + loss.item() * len(observed), count + len(observed)
-            predictions.append(predicted.detach())
-            targets.append(future)
-        metrics = summary(torch.cat(predictions), torch.cat(targets))
-        return {"train_loss": total / count, **{f"train_{k}": v for k, v in metrics.items()}}
+            # every metric of summary() is a mean over sequences: batch means weighted by size add up
+            # exactly, and memory stays flat however many windows an epoch has
+            for key, value in summary(predicted.detach(), future).items():
+                sums[key] = sums.get(key, 0.0) + value * len(observed)
+        return {"train_loss": total / count, **{f"train_{k}": v / count for k, v in sums.items()}}
 
     @torch.no_grad()
     def validate(self) -> dict:
@@ -211,30 +255,58 @@ class Trainer:
         kl = self.model.kl_per_dimension(observed, future, partner).tolist()
         return record | {"valid_kl_per_dim": kl, "valid_active_dims": sum(k > ACTIVE_DIM_NATS for k in kl)}
 
+    def _kept(self) -> str:
+        """What is on disk after a stop: the last finished epoch's checkpoint, or none."""
+        saved = getattr(self, "_saved_epoch", None)
+        directory = self.config.checkpoint_dir
+        if not self.save:
+            return "checkpoints were off, nothing saved"
+        if saved is None:
+            return f"no checkpoint of this run was saved in {directory}"
+        return f"last good checkpoint kept in {directory} (epoch {saved})"
+
     def fit(self) -> list[dict]:
-        """Train up to ``config.n_epochs`` (counting epochs already done when resumed)."""
+        """Train up to ``config.n_epochs`` (counting epochs already done when resumed).
+
+        With ``save``, the checkpoint directory is locked for the whole run (a second run on it
+        stops at once) and a complete set is saved after every epoch. Ctrl-C keeps the last finished
+        epoch's set, says how to resume, and re-raises KeyboardInterrupt.
+        """
+        lock = ckpt.DirectoryLock(self.config.checkpoint_dir).acquire() if self.save else None
+        self._lock = lock
         bar = tqdm(range(self.epoch, self.config.n_epochs), desc="epochs", disable=not self.progress,
                    initial=self.epoch, total=self.config.n_epochs)
         try:
             for _ in bar:
                 record = {"epoch": self.epoch + 1, "lr": self.optimizer.param_groups[0]["lr"]}
+                changes = getattr(self, "_resume_changes", None)
+                if changes:
+                    record["changed_on_resume"] = changes
                 record.update(self.train_epoch())
                 record.update(self.validate())
                 self.scheduler.step(record["train_loss"])
                 self.epoch += 1
                 self.history.append(record)
+                self._resume_changes = None
                 if self.save:
                     self.save_checkpoint()
-                    ckpt.atomic_write_text(Path(self.config.checkpoint_dir) / "history.json",
-                                           json.dumps(self.history, indent=1))
                 bar.set_postfix(loss=f"{record['train_loss']:.4f}",
                                 vim900=f"{record.get('valid_vim_900', math.nan):.1f}")
                 for callback in self.callbacks:
                     callback(record)
         except KeyboardInterrupt:
-            where = f"; resume with --load_checkpoint true from {self.config.checkpoint_dir}" if self.save else ""
-            tqdm.write(f"interrupted after epoch {self.epoch}{where}")
+            saved = getattr(self, "_saved_epoch", None)
+            how = (f"; resume with `--load_checkpoint true --checkpoint-dir {self.config.checkpoint_dir}`"
+                   if self.save and saved is not None else "")
+            tqdm.write(f"interrupted: {self._kept()}{how}")
+            raise
+        except TrainingDiverged as exc:
+            head = str(exc).split(";")[0]
+            raise TrainingDiverged(f"{head}; training stopped, {self._kept()}") from exc
         finally:
             bar.close()
+            self._lock = None
+            if lock is not None:
+                lock.release()
         return self.history
 

@@ -1,5 +1,6 @@
 import argparse
 import json
+import shutil
 import re
 import subprocess
 import sys
@@ -7,6 +8,8 @@ import sys
 import pytest
 
 from posepred.cli import main, parse_bool
+
+from .conftest import DATA
 
 
 def run(capsys, *argv):
@@ -32,13 +35,24 @@ def test_evaluate_json(capsys):
     (["evaluate", "--split", "nope"], "--split nope: no such split in"),
     (["evaluate", "--predictor", "derpof", "--dev", "foo"], "--dev foo"),
     (["evaluate", "--data", "/nonexistent"], "data directory not found"),
-    (["train", "--n_epochs", "1"], "posepred cv"),
     (["valid", "--checkpoint-dir", "/nonexistent"], "/nonexistent"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, argv, fragment):
     code, _, err = run(capsys, *argv)
     assert code == 2
     assert fragment in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_train_without_train_poses_points_to_cv(capsys, tmp_path):
+    # a data directory without the SoMoF train poses, whatever the repository's holds; never the repo's checkpoints/
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("3dpw_valid_in.json", "3dpw_valid_out.json", "3dpw_valid_frames_in.json"):
+        shutil.copy(DATA / name, data / name)
+    code, _, err = run(capsys, "train", "--n_epochs", "1", "--data", str(data),
+                       "--checkpoint-dir", str(tmp_path / "checkpoints"))
+    assert code == 2 and "posepred cv" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "checkpoints").exists()
 
 
 def test_argparse_errors_exit_2(capsys):
