@@ -1,7 +1,7 @@
 import argparse
 import json
-import shutil
 import re
+import shutil
 import subprocess
 import sys
 

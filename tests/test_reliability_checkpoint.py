@@ -114,7 +114,7 @@ def test_fault_at_every_file_operation_of_a_save(straight, windows, tmp_path, mo
         trainer = Trainer(TINY.replace(checkpoint_dir=str(directory), load_checkpoint=True), windows, progress=False)
         real = ckpt.save_checkpoint
 
-        def faulty(*args, **kwargs):
+        def faulty(*args, k=k, real=real, **kwargs):
             with monkeypatch.context() as m:
                 FaultyDisk(m, k, kill)
                 real(*args, **kwargs)
