@@ -1,15 +1,3 @@
-# ---
-# jupyter:
-#   jupytext:
-#     cell_metadata_filter: -all
-#     formats: ipynb,py:percent
-#     text_representation:
-#       extension: .py
-#       format_name: percent
-#       format_version: '1.3'
-#       jupytext_version: 1.19.6
-# ---
-
 # %% [markdown]
 # # 02 — The SoMoF 3DPW data
 #
@@ -62,6 +50,7 @@ for i, name in enumerate(JOINT_NAMES):
     print(f"{i:2d} {name}")
 fig, ax = viz.new_axes((5, 5))
 viz.draw_skeletons(ax, valid.observed[0, :, -1], "tab:blue", title="sample 0, last observed frame, both persons")
+legend = ax.legend(handles=viz.legend_handles(["input"], n_persons=2), fontsize=8, loc="upper left")
 
 # %% [markdown]
 # ## 3. Frame paths and stitching
@@ -105,7 +94,7 @@ for i in range(4):
     viz.draw_skeletons(ax, augmented[i, 15].numpy(), "tab:purple", title=f"augmented copy {i}")
 lengths_before = bone_lengths(batch).sort(dim=-1).values
 lengths_after = bone_lengths(augmented).sort(dim=-1).values
-print("largest change of any bone length:", float((lengths_after - lengths_before).abs().max()) < 1e-9)
+print(f"largest change of any bone length: {float((lengths_after - lengths_before).abs().max()):.1e} m")
 print("bones:", len(BONES))
 
 # %% [markdown]

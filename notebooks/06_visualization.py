@@ -1,20 +1,8 @@
-# ---
-# jupyter:
-#   jupytext:
-#     cell_metadata_filter: -all
-#     formats: ipynb,py:percent
-#     text_representation:
-#       extension: .py
-#       format_name: percent
-#       format_version: '1.3'
-#       jupytext_version: 1.19.6
-# ---
-
 # %% [markdown]
 # # 06 — Looking at predictions
 #
 # **What you will learn**
-# - how to step through observed and predicted frames with a slider;
+# - how to step through observed and predicted frames with a slider, and turn the view;
 # - how to make a filmstrip, an animated GIF, and the seed's per-frame PNGs.
 
 # %%
@@ -24,7 +12,7 @@ import numpy as np
 import torch
 from IPython.display import Image
 
-from posepred import viz
+from posepred import viz  # importing posepred first sets torch's thread count (posepred.runtime)
 from posepred.cv import out_of_fold_predictions
 from posepred.data import load_split
 
@@ -40,16 +28,26 @@ out.mkdir(exist_ok=True)
 # ```
 # frames 0..15: observed (blue)  |  frames 16..29: ground truth (green) and/or prediction (red)
 # ```
-# Choose a sample and a person, toggle what to show, and drag the slider. The axes stay fixed, so
-# motion is real motion. (Needs a live kernel: in a static render you see the first frame only.)
+# Choose a sample and a person, toggle what to show, drag the frame slider, and turn the view with
+# the elevation and azimuth sliders when a pose looks like a stick from the default angle (sample
+# 12, person 1, for example). The axes stay fixed, so motion is real motion.
+#
+# The viewer needs a live kernel. Here is its starting picture as a plain figure (frame 15, the
+# last observed one, of sample 0), which any static render of this notebook shows:
 
 # %%
-# NBVAL_IGNORE_OUTPUT
+fig = viz.frame_figure(valid.observed[0], valid.future[0], predictions[0], frame=15)
+
+# %% [markdown]
+# And the viewer itself. Before the cell has run in this session, JupyterLab shows only a line of
+# text here (the widget's name); run the cell to get the controls.
+
+# %% tags=["nbval-ignore-output"]
 labels = [f"{i}: {s}" for i, s in enumerate(valid.sequences)]
 viz.frame_viewer(valid.observed, valid.future, predictions, labels=labels)
 
 # %% [markdown]
-# ## 2. A filmstrip: every third frame of one sample
+# ## 2. A filmstrip: every third frame of one sample, in rows of five
 
 # %%
 fig = viz.filmstrip(valid.observed[12], valid.future[12], predictions[12], every=3)
@@ -57,7 +55,7 @@ fig = viz.filmstrip(valid.observed[12], valid.future[12], predictions[12], every
 # %% [markdown]
 # ## 3. An animated GIF
 
-# %%
+# %% tags=["nbval-ignore-output"]
 gif = viz.save_gif(valid.observed[12], valid.future[12], predictions[12], out / "sample_12.gif", fps=5)
 Image(filename=str(gif))
 
@@ -73,5 +71,6 @@ Image(filename=str(paths[-1]))
 
 # %% [markdown]
 # ## Takeaway
-# - `viz.frame_viewer` steps through observed, true and predicted frames on fixed axes.
+# - `viz.frame_viewer` steps through observed, true and predicted frames on fixed axes, from any angle;
+#   `viz.frame_figure` draws one of its frames as a plain figure.
 # - `viz.filmstrip`, `viz.save_gif` and `viz.save_frame_pngs` make pictures for papers and slides.

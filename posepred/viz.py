@@ -95,6 +95,8 @@ def save_frame_pngs(observed, future, predicted, out_dir: str | Path, prefix: st
         for name, poses, colour in parts:
             for frame in range(poses.shape[1]):
                 draw_skeletons(ax, poses[:, frame], COLOURS[colour], limits, f"{name} {frame:02d}")
+                if poses.shape[0] > 1:
+                    ax.legend(handles=legend_handles([colour], poses.shape[0]), fontsize=7, loc="upper left")
                 paths.append(out_dir / f"{prefix}_{name}_{frame:02d}.png")
                 fig.savefig(paths[-1], dpi=80)
     finally:

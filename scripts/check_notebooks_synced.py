@@ -1,14 +1,32 @@
-"""Fail when a notebooks/NN_*.py percent script and its .ipynb differ in cells (outputs aside)."""
+"""Fail when a notebooks/NN_*.py percent script and its .ipynb differ in cells (sources and cell
+tags; outputs aside), or when a notebook carries what JupyterLab would change on opening it (no
+`python3` kernelspec) or what a run should not leave behind (execution timestamps, saved widget
+state, per-notebook jupytext settings that override notebooks/jupytext.toml)."""
 
+import json
 import sys
 from pathlib import Path
 
 import jupytext
 
 
-def cells(path: Path) -> list[tuple[str, str]]:
+def cells(path: Path) -> list[tuple[str, str, tuple[str, ...]]]:
     notebook = jupytext.read(path)
-    return [(cell.cell_type, cell.source.strip()) for cell in notebook.cells]
+    return [(cell.cell_type, cell.source.strip(), tuple(cell.metadata.get("tags", []))) for cell in notebook.cells]
+
+
+def metadata_problems(path: Path) -> list[str]:
+    notebook = json.loads(path.read_text())
+    problems = []
+    if notebook["metadata"].get("kernelspec", {}).get("name") != "python3":
+        problems.append(f"{path.name}: no python3 kernelspec (run `python scripts/execute_notebooks.py --no-execute`)")
+    for key in ("widgets", "jupytext"):
+        if key in notebook["metadata"]:
+            problems.append(f"{path.name}: notebook metadata '{key}' should not be committed")
+    if any("execution" in cell.get("metadata", {}) or "ExecuteTime" in cell.get("metadata", {})
+           for cell in notebook["cells"]):
+        problems.append(f"{path.name}: cells carry execution timestamps")
+    return problems
 
 
 def main() -> int:
@@ -21,6 +39,8 @@ def main() -> int:
             problems.append(f"{notebook.name}: missing (run `jupytext --sync {script.name}`)")
         elif cells(script) != cells(notebook):
             problems.append(f"{script.name} and {notebook.name} differ: run `jupytext --sync` and re-execute")
+        else:
+            problems += metadata_problems(notebook)
     for notebook in sorted(root.glob("[0-9][0-9]_*.ipynb")):
         if not notebook.with_suffix(".py").exists():
             problems.append(f"{notebook.name}: no paired .py script")

@@ -13,12 +13,12 @@ per-cell timeout, no execution timestamps, the `python3` kernelspec, and no save
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import nbformat
+from jupytext.cli import jupytext as jupytext_cli
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -34,6 +34,12 @@ def normalise(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
         cell.metadata.pop("execution", None)
         cell.metadata.pop("ExecuteTime", None)
     return notebook
+
+
+def sync(script: Path) -> None:
+    """`jupytext --sync` in this process (the newer of the pair updates the other)."""
+    if jupytext_cli(["--sync", "--quiet", str(script)]) not in (None, 0):
+        raise SystemExit(f"jupytext --sync {script.name} failed")
 
 
 def execute(path: Path, timeout: int) -> float:
@@ -55,9 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     scripts = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
     if args.names:
         scripts = [s for s in scripts if any(s.stem.startswith(n) or s.name == n for n in args.names)]
-    jupytext = Path(sys.executable).with_name("jupytext")
     for script in scripts:
-        subprocess.run([str(jupytext), "--sync", "--quiet", str(script)], check=True)
+        sync(script)
         path = script.with_suffix(".ipynb")
         if args.no_execute:
             nbformat.write(normalise(nbformat.read(path, as_version=4)), path)
@@ -71,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{path.name}: executed in {seconds:.1f} s")
     # the .ipynb files are now newer than the scripts; a last sync keeps both sides identical
     for script in scripts:
-        subprocess.run([str(jupytext), "--sync", "--quiet", str(script)], check=True)
+        sync(script)
     return 0
 
 
