@@ -33,26 +33,87 @@ _FRAME_PATH = re.compile(r"^(?P<sequence>[^/]+)/image_(?P<frame>\d+)\.jpg$")
 
 
 
-def _read_json(path: Path):
+MAX_JSON_MB = 512  # default cap on an input JSON file; override with $POSEPRED_MAX_JSON_MB
+MAX_COORDINATE = 1e4  # metres: a coordinate farther from the origin is not a person on Earth's surface
+_NUMERIC_BYTES = b"[],0123456789.eE+- \t\r\n"
+_STRAY = re.compile(rb"NaN|-?Infinity|([^\[\],0-9.eE+\- \t\r\n])")  # NaN/Infinity: reported as non-finite
+
+
+def max_json_bytes() -> int:
+    """The input-size cap in bytes: ``$POSEPRED_MAX_JSON_MB`` megabytes, default :data:`MAX_JSON_MB`."""
+    text = os.environ.get("POSEPRED_MAX_JSON_MB")
+    if text is None:
+        return MAX_JSON_MB << 20
+    try:
+        megabytes = float(text)
+    except ValueError:
+        megabytes = math.nan
+    if not (math.isfinite(megabytes) and megabytes > 0):
+        raise DataError(f"POSEPRED_MAX_JSON_MB={text!r}: expected a positive number of megabytes")
+    return int(megabytes * (1 << 20))
+
+
+def _read_bytes(path: Path) -> bytes:
+    """A data file's bytes: a regular file, readable, within the size cap."""
     if not path.is_file():
         raise DataError(f"{path}: file not found" if not path.exists() else f"{path}: not a regular file")
+    cap = max_json_bytes()
     try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
+        size = path.stat().st_size
+        if size > cap:
+            raise DataError(f"{path}: {size / (1 << 20):.0f} MB, larger than the {cap / (1 << 20):.0f} MB cap on "
+                            "input JSON (raise it with POSEPRED_MAX_JSON_MB)")
+        with open(path, "rb") as handle:
+            data = handle.read(cap + 1)
     except PermissionError as exc:
         raise DataError(f"{path}: permission denied") from exc
+    except MemoryError as exc:
+        raise DataError(f"{path}: not enough memory to read it (lower POSEPRED_MAX_JSON_MB?)") from exc
+    except OSError as exc:
+        raise DataError(f"{path}: unreadable ({exc.strerror or type(exc).__name__})") from exc
+    if len(data) > cap:
+        raise DataError(f"{path}: larger than the {cap / (1 << 20):.0f} MB cap on input JSON "
+                        "(raise it with POSEPRED_MAX_JSON_MB)")
+    return data
+
+
+def _parse_json(path: Path, data: bytes):
+    """Strict JSON (NaN and Infinity are not JSON) with one-line DataErrors naming ``path``."""
+    try:
+        return json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text (binary or corrupted file)") from exc
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
-    except (RecursionError, OSError, ValueError) as exc:
-        raise DataError(f"{path}: unreadable JSON ({type(exc).__name__})") from exc
+    except MemoryError as exc:
+        raise DataError(f"{path}: not enough memory to parse it (lower POSEPRED_MAX_JSON_MB?)") from exc
+    except RecursionError as exc:
+        raise DataError(f"{path}: unreadable JSON (nested too deeply)") from exc
+    except ValueError as exc:
+        raise DataError(f"{path}: unreadable JSON ({exc})") from exc
+
+
+def _read_json(path: Path):
+    return _parse_json(path, _read_bytes(path))
 
 
 def _read_poses(path: Path, n_frames: int) -> np.ndarray:
-    """Read ``[N][2][n_frames][39]`` poses as float64 ``(N, 2, n_frames, 13, 3)``."""
-    raw = _read_json(path)
+    """Read ``[N][2][n_frames][39]`` poses as float64 ``(N, 2, n_frames, 13, 3)``.
+
+    Only nested lists of JSON numbers are accepted (checked on the raw text, so a string
+    ``"1.5"``, ``true``, ``null`` or ``NaN`` is an error, not a coordinate); every coordinate
+    must be finite and within :data:`MAX_COORDINATE` metres.
+    """
+    data = _read_bytes(path)
     expected = f"[N][2][{n_frames}][{N_COORDS}]"
+    if data.translate(None, _NUMERIC_BYTES):  # fast: anything but digits and brackets left? then look closer
+        stray = next((m for m in _STRAY.finditer(data) if m.group(1) is not None), None)
+        if stray is not None:
+            line = data.count(b"\n", 0, stray.start()) + 1
+            token = re.match(rb'"[^"]{0,20}"?|[A-Za-z_]{1,12}|.', data[stray.start():], re.S).group()
+            raise DataError(f"{path}: non-numeric entry {token.decode('utf-8', 'replace')!r} at line {line} (not a "
+                            f"JSON number); expected {expected} numbers")
+    raw = _parse_json(path, data)
     if not isinstance(raw, list) or not raw:
         raise DataError(f"{path}: expected a non-empty list shaped {expected}, got {type(raw).__name__}"
                         + (" (empty)" if isinstance(raw, list) else ""))
@@ -60,12 +121,19 @@ def _read_poses(path: Path, n_frames: int) -> np.ndarray:
         array = np.asarray(raw, dtype=np.float64)
     except (ValueError, TypeError, OverflowError) as exc:
         raise DataError(f"{path}: ragged or non-numeric entries, expected {expected} numbers") from exc
+    except MemoryError as exc:
+        raise DataError(f"{path}: not enough memory for its poses") from exc
     if array.ndim != 4 or array.shape[1:] != (2, n_frames, N_COORDS):
         raise DataError(f"{path}: wrong shape {list(array.shape)}, expected {expected}")
     bad = ~np.isfinite(array)
     if bad.any():
         sample = int(np.argwhere(bad)[0][0])
         raise DataError(f"{path}: {int(bad.sum())} non-finite values (NaN or Inf), first in sample {sample}")
+    far = np.abs(array) > MAX_COORDINATE
+    if far.any():
+        sample = int(np.argwhere(far)[0][0])
+        raise DataError(f"{path}: implausible coordinates ({int(far.sum())} beyond {MAX_COORDINATE:g} m, largest "
+                        f"{np.abs(array).max():.3g} m), first in sample {sample}")
     return array.reshape(len(array), 2, n_frames, N_JOINTS, 3)
 
 
@@ -128,12 +196,25 @@ class SomofSplit:
                           [s for s, m in zip(self.sequences, mask) if m], self.frame_numbers[mask])
 
 
+def available_splits(data_dir: str | os.PathLike) -> list[str]:
+    """Names of the splits in ``data_dir`` (those with a ``3dpw_{split}_in.json``)."""
+    return sorted(p.name[len("3dpw_"):-len("_in.json")] for p in Path(data_dir).glob("3dpw_*_in.json")
+                  if not p.name.endswith("_frames_in.json"))
+
+
 def load_split(split: str, data_dir: str | os.PathLike | None = None) -> SomofSplit:
     """Load ``3dpw_{split}_in.json``, ``_out.json`` (if present) and ``_frames_in.json``."""
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     if not root.is_dir():
         raise DataError(f"{root}: data directory not found (pass --data DIR or set POSEPRED_DATA)")
-    observed = _read_poses(root / f"3dpw_{split}_in.json", N_OBSERVED)
+    if not isinstance(split, str) or not re.fullmatch(r"[A-Za-z0-9_.\-]+", split) or split in (".", ".."):
+        raise DataError(f"{split!r}: not a split name (letters, digits, '_', '.', '-')")
+    in_path = root / f"3dpw_{split}_in.json"
+    if not in_path.exists():
+        available = available_splits(root)
+        raise DataError(f"{in_path}: file not found: no split '{split}' in {root}; available splits: "
+                        + (", ".join(available) if available else "none"))
+    observed = _read_poses(in_path, N_OBSERVED)
     out_path = root / f"3dpw_{split}_out.json"
     future = _read_poses(out_path, N_FUTURE) if out_path.exists() else None
     frames_path = root / f"3dpw_{split}_frames_in.json"
