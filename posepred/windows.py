@@ -109,20 +109,20 @@ class WindowSet:
         clips = [t.positions for t in tracks]
         offsets = np.cumsum([0] + [len(c) for c in clips])
         # which frame of ``frames`` shows person p of a sequence at a given image number
-        where: dict[tuple[str, int, int], int] = {}
+        where: dict[tuple[str, int, int], tuple[int, int]] = {}  # -> (track number, frame in ``frames``)
         image_step = 2  # SoMoF keeps every second image of the 30 fps video
-        for track, offset in zip(tracks, offsets):
+        for number, (track, offset) in enumerate(zip(tracks, offsets)):
             for i in range(len(track.positions)):
-                where[(track.sequence, track.person, track.first_image + image_step * i)] = offset + i
+                where[(track.sequence, track.person, track.first_image + image_step * i)] = number, offset + i
         starts, partners = [], []
         for track, offset in zip(tracks, offsets):
             for s in range(0, len(track.positions) - WINDOW + 1, stride):
                 image = track.first_image + image_step * s
                 first = where.get((track.sequence, 1 - track.person, image))
                 last = where.get((track.sequence, 1 - track.person, image + image_step * (WINDOW - 1)))
-                paired = first is not None and last is not None and last - first == WINDOW - 1
+                paired = first is not None and last is not None and first[0] == last[0]  # one unbroken track
                 starts.append(offset + s)
-                partners.append(first if paired else -1)
+                partners.append(first[1] if paired else -1)
         frames = torch.as_tensor(np.concatenate(clips) if clips else np.zeros((0, N_JOINTS, 3)), dtype=torch.float32)
         starts = torch.as_tensor(starts, dtype=torch.long)
         return cls(frames, starts, torch.ones_like(starts), torch.as_tensor(partners, dtype=torch.long))

@@ -201,3 +201,83 @@ def test_joint_decoding_matches_step_by_step_reference():
         reference = velocities_to_positions(observed[:, -1], combine_global_local(
             reference_g, reference_l.unflatten(-1, (13, 3))))
         torch.testing.assert_close(model(observed), reference)
+
+
+@pytest.mark.parametrize("options", [dict(vae="conditional"), dict(social=True), dict(skeleton=True),
+                                     dict(vae="conditional", social=True, skeleton=True, residual_damping=0.8)])
+def test_model_options_shapes_equivariance_and_determinism(options):
+    torch.manual_seed(0)
+    model = DeRPoF(**options).eval().double()
+    observed, partner = torch.randn(2, 5, 16, 13, 3, dtype=torch.float64)
+    for other in (None, partner):
+        assert model(observed, partner=other).shape == (5, 14, 13, 3)
+        assert model(observed, n_samples=3, partner=other).shape == (3, 5, 14, 13, 3)
+    shift = torch.tensor([3.0, -1.0, 250.0], dtype=torch.float64)
+    moved = model(observed + shift, partner=partner + shift)
+    torch.testing.assert_close(moved, model(observed, partner=partner) + shift)
+    torch.testing.assert_close(model(observed, partner=partner), model(observed, partner=partner))
+    assert model.kl_per_dimension(observed, torch.randn(5, 14, 13, 3, dtype=torch.float64)).shape == (32,)
+
+
+def test_conditional_vae_samples_from_the_prior_and_predicts_with_its_mean():
+    torch.manual_seed(0)
+    model = DeRPoF(vae="conditional").eval()
+    observed = torch.randn(4, 16, 13, 3)
+    samples = model(observed, n_samples=6)
+    assert not torch.allclose(samples[0], samples[1])
+    # the deterministic prediction decodes z = 0, the prior mean
+    global_velocity, local_velocity = model.observed_velocities(observed)
+    z, (mean, log_var), _ = model.net_l.latent(local_velocity, None, sample=False)
+    assert torch.equal(z, torch.zeros_like(z)) and torch.equal(log_var, torch.zeros_like(log_var))
+    # with the future, the recognition network gives a posterior that depends on it
+    future = torch.randn(4, 14, 39)
+    _, (mean_a, _), _ = model.net_l.latent(local_velocity, future, sample=False)
+    _, (mean_b, _), _ = model.net_l.latent(local_velocity, future + 1, sample=False)
+    assert not torch.allclose(mean_a, mean_b)
+
+
+def test_the_partner_changes_a_social_prediction_only_when_present():
+    torch.manual_seed(0)
+    model = DeRPoF(social=True).eval()
+    torch.nn.init.normal_(model.net_g.social.out.weight, std=0.5)  # trained weights are not zero
+    observed, partner = torch.randn(2, 3, 16, 13, 3)
+    alone = model(observed)
+    with_partner = model(observed, partner=partner)
+    assert not torch.allclose(alone, with_partner)
+    absent = model.forward_velocities(observed, False, partner=partner, has_partner=torch.zeros(3, dtype=torch.bool))
+    torch.testing.assert_close(model.to_positions(observed, *absent[:2]), alone)
+    # a fresh social model starts exactly as the model without the other person (zero-initialised output)
+    fresh = DeRPoF(social=True).eval()
+    plain = DeRPoF().eval()
+    plain.load_state_dict({k: v for k, v in fresh.state_dict().items() if ".social." not in k})
+    torch.testing.assert_close(fresh(observed, partner=partner), plain(observed))
+
+
+def test_skeleton_true_training_keeps_rigid_bones(windows, tmp_path):
+    from posepred.skeleton import rigid_bone_lengths
+
+    config = Config(n_epochs=2, batch_size=16, skeleton=True, vae="conditional", social=True, free_bits=0.05,
+                    kl_anneal_epochs=2, checkpoint_dir=str(tmp_path))
+    trainer = Trainer(config, windows, save=False, progress=False)
+    history = trainer.fit()
+    assert len(history) == 2 and all(np.isfinite(r["train_loss"]) for r in history)
+    observed = torch.as_tensor(windows[:10, :16], dtype=torch.float32)
+    predicted = trainer.model.eval()(observed)
+    drift = (rigid_bone_lengths(predicted) / rigid_bone_lengths(observed[:, -1:]) - 1).abs()
+    assert drift.max() < 1e-4
+
+
+def test_kl_annealing_and_free_bits_enter_the_loss(windows):
+    torch.manual_seed(0)
+    model = DeRPoF(vae="conditional")
+    batch = torch.as_tensor(windows[:32], dtype=torch.float32)
+    observed, future = batch[:, :16], batch[:, 16:]
+
+    def loss(**changes):
+        torch.manual_seed(1)
+        return derpof_loss(model, observed, future, Config(**changes), sample=True)[0].item()
+
+    assert loss(free_bits=1.0) > loss(free_bits=0.0)  # 32 dims x 1 nat floor, where KL is far smaller
+    torch.manual_seed(1)
+    no_kl = derpof_loss(model, observed, future, Config(free_bits=1.0), sample=True, kl_scale=0.0)[0].item()
+    assert no_kl < loss(free_bits=1.0)

@@ -53,3 +53,26 @@ def test_float32_round_trip_is_exact_to_float_precision():
     g, loc = split_global_local(velocities)
     rebuilt = velocities_to_positions(positions[:, 0], combine_global_local(g, loc))
     torch.testing.assert_close(rebuilt, positions[:, 1:], rtol=0, atol=1e-5)
+
+
+def test_enforcing_bone_lengths_fixes_stretched_limbs_and_keeps_the_rest(valid):
+    from posepred.skeleton import RIGID_BONES, enforce_bone_lengths, rigid_bone_lengths
+
+    poses = torch.as_tensor(valid.future[:4]).flatten(0, 1)  # (8, 14, 13, 3)
+    lengths = rigid_bone_lengths(torch.as_tensor(valid.observed[:4, :, -1]).flatten(0, 1))
+    assert len(RIGID_BONES) == 9 and [BONES[b] for b in RIGID_BONES][:3] == [(0, 1), (0, 2), (2, 4)]
+    # the truth already has these lengths: nothing moves
+    torch.testing.assert_close(enforce_bone_lengths(poses, lengths), poses)
+    stretched = poses.clone()
+    stretched[..., 11, :] += 0.3 * (stretched[..., 11, :] - stretched[..., 9, :])  # left forearm 30% longer
+    stretched[..., 0, :] += 0.05  # a hip pushed off
+    predicted = stretched + 0.02 * torch.randn_like(stretched)
+    fixed = enforce_bone_lengths(predicted, lengths)
+    torch.testing.assert_close(rigid_bone_lengths(fixed), lengths[:, None].expand(-1, 14, -1))
+    torch.testing.assert_close(hip_centre(fixed), hip_centre(predicted))  # the global motion is unchanged
+    # shoulders and head are kept; the correction is differentiable
+    noisy = stretched.clone().requires_grad_(True)
+    out = enforce_bone_lengths(noisy, lengths)
+    torch.testing.assert_close(out[..., [6, 7, 8], :], noisy[..., [6, 7, 8], :])
+    out.sum().backward()
+    assert torch.isfinite(noisy.grad).all()
