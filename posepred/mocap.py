@@ -13,7 +13,10 @@ centre, float32); 15 Hz training windows are cut from both frame phases.
 
 from __future__ import annotations
 
-import json
+import math
+import re
+import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -67,12 +70,67 @@ def cmu_forward_kinematics(frames: np.ndarray, parent: list[int], offset: np.nda
     return positions
 
 
+MAX_MOCAP_VALUE = 1e6  # any translation (cm or CMU units) or angle (degrees, radians) beyond this is garbage
+CMU_JOINTS = 38
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_cmu_skeleton(skeleton, source: str = "cmu_skeleton.json") -> dict:
+    """Validate the skeleton facts of the CMU text files (types, tree order, offsets, frame rate)."""
+    if not isinstance(skeleton, dict):
+        raise DataError(f"{source}: expected a JSON object, got {type(skeleton).__name__}")
+    missing = [key for key in ("parent", "offset", "frame_rate_hz") if key not in skeleton]
+    if missing:
+        raise DataError(f"{source}: missing {missing}")
+    rate = skeleton["frame_rate_hz"]
+    if not _is_number(rate) or not 0 < rate <= 10_000 or abs(rate / STORED_HZ - round(rate / STORED_HZ)) > 1e-6:
+        raise DataError(f"{source}: frame_rate_hz must be a positive multiple of {STORED_HZ}, got {rate!r}")
+    parent, offset = skeleton["parent"], skeleton["offset"]
+    if not isinstance(parent, list) or len(parent) != CMU_JOINTS:
+        raise DataError(f"{source}: parent must list the {CMU_JOINTS} joints' parents")
+    for j, p in enumerate(parent):
+        if isinstance(p, bool) or not isinstance(p, int) or not -1 <= p < j or (p == -1) != (j == 0):
+            raise DataError(f"{source}: parent[{j}] = {p!r}: joint 0 is the root (-1), every other joint's "
+                            "parent is an earlier joint")
+    if not isinstance(offset, list) or len(offset) != CMU_JOINTS or not all(
+            isinstance(o, list) and len(o) == 3 and all(_is_number(v) and abs(v) < 1e3 for v in o) for o in offset):
+        raise DataError(f"{source}: offset must list {CMU_JOINTS} [x, y, z] triples of finite numbers")
+    if "n_joints" in skeleton and skeleton["n_joints"] != CMU_JOINTS:
+        raise DataError(f"{source}: n_joints {skeleton['n_joints']!r}, expected {CMU_JOINTS}")
+    return skeleton
+
+
+def read_cmu_skeleton(path: Path) -> dict:
+    """``cmu_skeleton.json``, validated."""
+    from .data import _read_json
+
+    return check_cmu_skeleton(_read_json(Path(path)), str(path))
+
+
 def read_cmu_txt(path: Path, skeleton: dict) -> np.ndarray:
     """One CMU benchmark file -> SoMoF joints ``(T, 13, 3)`` in metres at 120 Hz."""
-    frames = np.loadtxt(path, delimiter=",", ndmin=2)
-    if frames.shape[1] != 117 or not np.isfinite(frames).all():
-        raise DataError(f"{path}: expected finite rows of 117 numbers, got shape {frames.shape}")
-    joints = cmu_forward_kinematics(frames, skeleton["parent"], np.asarray(skeleton["offset"]))
+    check_cmu_skeleton(skeleton)
+    columns = 3 + 3 * CMU_JOINTS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an empty file is reported below
+            frames = np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float64)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: expected rows of {columns} comma-separated numbers "
+                        f"({str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__})") from exc
+    except OSError as exc:
+        raise DataError(f"{path}: unreadable ({exc.strerror or exc})") from exc
+    if frames.shape[0] < 1 or frames.shape[1] != columns:
+        raise DataError(f"{path}: expected rows of {columns} numbers, got shape {list(frames.shape)}")
+    if not np.isfinite(frames).all():
+        row = int(np.argwhere(~np.isfinite(frames))[0][0]) + 1
+        raise DataError(f"{path}: non-finite values (NaN or Inf) in row {row}")
+    if np.abs(frames).max() > MAX_MOCAP_VALUE:
+        raise DataError(f"{path}: implausible values (up to {np.abs(frames).max():.3g})")
+    joints = cmu_forward_kinematics(frames, skeleton["parent"], np.asarray(skeleton["offset"], dtype=np.float64))
     return joints[:, CMU_TO_SOMOF] * CMU_UNIT_METRES
 
 
@@ -85,16 +143,135 @@ def quaternion_to_rotmat(q: np.ndarray) -> np.ndarray:
     return np.stack(rows, -1).reshape(*q.shape[:-1], 3, 3)
 
 
+_CHANNELS = {f"{axis}{kind}" for axis in "XYZ" for kind in ("position", "rotation")}
+_BVH_KEYWORDS = {"ROOT", "JOINT", "End", "OFFSET", "CHANNELS", "{", "}"}
+
+
+def check_bvh(path: Path) -> tuple[int, float]:
+    """Validate a BVH file completely before any parser sees it: the hierarchy (balanced braces,
+    unique joints, finite offsets, ``CHANNELS n`` with n known channel names: 3 rotations, plus 3
+    positions on the root only), ``Frames:`` equal to the number of motion rows, ``Frame Time`` finite
+    and positive, every row with one finite, plausible number per channel. Returns (frames, frame time)."""
+    from .data import max_json_bytes
+
+    path = Path(path)
+    try:
+        if path.stat().st_size > max_json_bytes():
+            raise DataError(f"{path}: larger than the input cap (POSEPRED_MAX_JSON_MB)")
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not a BVH file (not UTF-8 text)") from exc
+    except OSError as exc:
+        raise DataError(f"{path}: unreadable ({exc.strerror or exc})") from exc
+    split = re.search(r"^[ \t]*MOTION[ \t]*\r?$", text, re.M)
+    if not text.lstrip().startswith("HIERARCHY") or split is None:
+        raise DataError(f"{path}: not a BVH file (needs HIERARCHY and MOTION sections)")
+    tokens, i = text[:split.start()].split()[1:], 0
+    depth, names, n_channels, root_seen = 0, set(), 0, False
+
+    def fail(what):
+        raise DataError(f"{path}: malformed BVH hierarchy: {what}")
+
+    def numbers(count, where):
+        try:
+            values = [float(t) for t in tokens[i:i + count]]
+        except ValueError:
+            fail(f"{where} needs {count} numbers")
+        if len(values) != count or not all(math.isfinite(v) and abs(v) < MAX_MOCAP_VALUE for v in values):
+            fail(f"{where} needs {count} finite numbers")
+        return values
+
+    while i < len(tokens):
+        token = tokens[i]
+        if token in ("ROOT", "JOINT"):
+            if (token == "ROOT") != (depth == 0) or (token == "ROOT" and root_seen) or i + 2 >= len(tokens):
+                fail(f"unexpected {token}")
+            root_seen = root_seen or token == "ROOT"
+            name = tokens[i + 1]
+            if name in names or tokens[i + 2] != "{":
+                fail(f"joint {name!r} repeated or without '{{'")
+            names.add(name)
+            current, i, depth = name, i + 3, depth + 1
+            is_root = token == "ROOT"
+        elif token == "End":
+            if depth == 0 or tokens[i + 1:i + 3] != ["Site", "{"]:
+                fail("'End' must open 'End Site {'")
+            i, depth, current = i + 3, depth + 1, None
+        elif token == "OFFSET":
+            i += 1
+            numbers(3, "OFFSET")
+            i += 3
+        elif token == "CHANNELS":
+            if current is None:
+                fail("CHANNELS in an End Site")
+            try:
+                count = int(tokens[i + 1])
+            except (ValueError, IndexError):
+                fail(f"joint {current!r}: CHANNELS needs a count")
+            listed = []
+            while i + 2 + len(listed) < len(tokens) and tokens[i + 2 + len(listed)] in _CHANNELS:
+                listed.append(tokens[i + 2 + len(listed)])
+            rotations = sorted(c for c in listed if c.endswith("rotation"))
+            positions = sorted(c for c in listed if c.endswith("position"))
+            if count != len(listed):
+                fail(f"joint {current!r}: CHANNELS {count} but {len(listed)} known channel names {listed} "
+                     f"(known: {sorted(_CHANNELS)})")
+            if rotations != ["Xrotation", "Yrotation", "Zrotation"] or positions not in (
+                    [], ["Xposition", "Yposition", "Zposition"]) or (positions and not is_root):
+                fail(f"joint {current!r}: channels {listed}: expected X, Y and Z rotations (and X, Y, Z "
+                     "positions on the root only)")
+            n_channels += count
+            i += 2 + count
+        elif token == "}":
+            depth -= 1
+            if depth < 0:
+                fail("unbalanced '}'")
+            i += 1
+        else:
+            fail(f"unexpected {token[:30]!r}")
+    if depth != 0 or not root_seen:
+        fail("unbalanced braces or no ROOT")
+    lines = text[split.end():].splitlines()
+    lines = [line for line in lines if line.strip()]
+    frames_match = re.fullmatch(r"\s*Frames:\s*(\d+)\s*", lines[0]) if lines else None
+    time_match = re.fullmatch(r"\s*Frame Time:\s*(\S+)\s*", lines[1]) if len(lines) > 1 else None
+    if frames_match is None or time_match is None:
+        raise DataError(f"{path}: malformed BVH motion header (needs 'Frames: N' and 'Frame Time: T' lines)")
+    n_frames = int(frames_match.group(1))
+    try:
+        frame_time = float(time_match.group(1))
+    except ValueError:
+        frame_time = math.nan
+    if not (math.isfinite(frame_time) and 1e-4 <= frame_time <= 1.0):
+        raise DataError(f"{path}: Frame Time {time_match.group(1)!r}: expected seconds per frame, "
+                        "a number in [0.0001, 1]")
+    rows = lines[2:]
+    if len(rows) != n_frames:
+        raise DataError(f"{path}: 'Frames: {n_frames}' but {len(rows)} motion rows (file cut short or extended?)")
+    if n_frames < 2:
+        raise DataError(f"{path}: {n_frames} frames: needs the T-pose and at least one motion frame")
+    counts = [len(row.split()) for row in rows]
+    ragged = next((k for k, c in enumerate(counts) if c != n_channels), None)
+    if ragged is not None:
+        raise DataError(f"{path}: motion row {ragged + 1} has {counts[ragged]} values, the hierarchy declares "
+                        f"{n_channels} channels")
+    try:
+        values = np.array(" ".join(rows).split(), dtype=np.float64)
+    except ValueError as exc:
+        raise DataError(f"{path}: non-numeric motion values ({str(exc)[:80]})") from exc
+    if not np.isfinite(values).all():
+        raise DataError(f"{path}: non-finite motion values (NaN or Inf) in row "
+                        f"{int(np.argwhere(~np.isfinite(values))[0][0]) // n_channels + 1}")
+    if np.abs(values).max() > MAX_MOCAP_VALUE:
+        raise DataError(f"{path}: implausible motion values (up to {np.abs(values).max():.3g})")
+    return n_frames, frame_time
+
+
 def read_bvh(path: Path) -> tuple[np.ndarray, float]:
     """One iClone-rig BVH file -> SoMoF joints ``(T - 1, 13, 3)`` in metres (T-pose dropped), and its fps."""
     import bvhio
 
-    try:
-        head = Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise DataError(f"{path}: unreadable ({exc})") from exc
-    if not head.lstrip().startswith("HIERARCHY") or "MOTION" not in head or "Frame Time:" not in head:
-        raise DataError(f"{path}: not a BVH file (needs HIERARCHY, MOTION and Frame Time sections)")
+    check_bvh(path)  # the parser below loops forever on some malformed files: it only sees valid ones
     try:
         container = bvhio.readAsBvh(str(path))
     except Exception as exc:  # the parser raises assorted types on bad files
@@ -137,8 +314,8 @@ def read_bvh(path: Path) -> tuple[np.ndarray, float]:
 def resample(positions: np.ndarray, source_hz: float, target_hz: float = STORED_HZ) -> np.ndarray:
     """Keep every ``source_hz / target_hz``-th frame (an integer ratio is required)."""
     ratio = source_hz / target_hz
-    if abs(ratio - round(ratio)) > 1e-3:
-        raise ValueError(f"cannot resample {source_hz} Hz to {target_hz} Hz by frame skipping")
+    if not math.isfinite(ratio) or ratio < 1 or abs(ratio - round(ratio)) > 1e-3:
+        raise DataError(f"cannot resample {source_hz} Hz to {target_hz} Hz by frame skipping")
     return positions[:: int(round(ratio))]
 
 
@@ -167,7 +344,7 @@ def build_corpus(source: str | Path, out: str | Path | None = None, leg_bone: fl
     skeleton_path = source / "cmu_skeleton.json"
     if not skeleton_path.is_file():
         raise DataError(f"{skeleton_path}: not found (pass --source pointing at mocap_cmu/)")
-    skeleton = json.loads(skeleton_path.read_text())
+    skeleton = read_cmu_skeleton(skeleton_path)
     clips, names = [], []
 
     def add(positions, path):
@@ -199,11 +376,40 @@ def load_corpus_clips(path: str | Path | None = None) -> tuple[list[np.ndarray],
     if not path.is_file():
         raise DataError(f"{path}: mocap corpus not found (build it with `posepred mocap`)")
     try:
-        with np.load(path) as corpus:
-            positions, lengths, names = corpus["positions"], corpus["lengths"], list(corpus["names"])
-    except (OSError, KeyError, ValueError) as exc:
-        raise DataError(f"{path}: not a posepred mocap corpus ({exc})") from exc
+        with np.load(path, allow_pickle=False) as corpus:
+            missing = sorted({"positions", "lengths", "names"} - set(corpus.files))
+            if missing:
+                raise DataError(f"{path}: not a posepred mocap corpus (missing arrays {missing})")
+            positions, lengths, names = corpus["positions"], corpus["lengths"], corpus["names"]
+            hz = corpus["hz"] if "hz" in corpus.files else None
+    except DataError:
+        raise
+    except (OSError, KeyError, ValueError, EOFError, TypeError, zipfile.BadZipFile, MemoryError) as exc:
+        reason = "empty file" if path.stat().st_size == 0 else (str(exc).splitlines()[0][:120] if str(exc)
+                                                                  else type(exc).__name__)
+        raise DataError(f"{path}: not a posepred mocap corpus ({reason})") from exc
+    check_corpus(path, positions, lengths, names, hz)
     return np.split(positions, np.cumsum(lengths)[:-1]), [str(n) for n in names]
+
+
+def check_corpus(path, positions, lengths, names, hz=None) -> None:
+    """Shapes, dtypes and values of a corpus' arrays; DataError naming ``path`` and the array."""
+    if positions.dtype not in (np.float32, np.float64) or positions.ndim != 3 or positions.shape[1:] != (13, 3):
+        raise DataError(f"{path}: positions must be float (frames, 13, 3), got {positions.dtype} "
+                        f"{list(positions.shape)}")
+    if lengths.ndim != 1 or lengths.dtype.kind not in "iu" or len(lengths) == 0 or (lengths < 1).any():
+        raise DataError(f"{path}: lengths must be a non-empty list of positive integers (frames per clip)")
+    if int(lengths.sum()) != len(positions):
+        raise DataError(f"{path}: lengths sum to {int(lengths.sum())} frames but positions has {len(positions)}")
+    if names.ndim != 1 or names.dtype.kind not in "US" or len(names) != len(lengths):
+        raise DataError(f"{path}: names must be {len(lengths)} strings (one per clip), got {names.dtype} "
+                        f"{list(names.shape)}")
+    if hz is not None and (hz.shape != () or hz.dtype.kind not in "iuf" or float(hz) != STORED_HZ):
+        raise DataError(f"{path}: hz {hz!r}, expected {STORED_HZ}")
+    if not np.isfinite(positions).all():
+        raise DataError(f"{path}: non-finite positions (NaN or Inf)")
+    if np.abs(positions).max(initial=0) > 1e4:
+        raise DataError(f"{path}: implausible positions (up to {np.abs(positions).max():.3g} m)")
 
 
 def load_corpus_windows(paths=None, stride: int = 1):
