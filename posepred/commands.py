@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import shlex
 import sys
 from pathlib import Path
@@ -75,6 +76,8 @@ def data_dir(args) -> Path:
 
 
 def run_evaluate(args) -> int:
+    if not (math.isfinite(args.damping) and 0 <= args.damping <= 1):
+        raise OptionError(f"--damping {args.damping}: expected a factor from 0 to 1")
     split = load_named_split(args.split, data_dir(args))
     if split.future is None:
         raise DataError(f"split '{args.split}' has no ground truth ({args.split}_out.json) to score against")

@@ -13,7 +13,8 @@ samples ``(K, N, 2, 14, 13, 3)``.
   result is labelled as seen in training. :func:`predict_checkpoint` applies it.
 - :func:`predict_folds` / :func:`out_of_fold` predict every sample with the fold model that did not
   see its sequence (z = mean and, seeded, K samples), for ``posepred cv`` and the notebooks alike.
-- :func:`save_results` / :func:`load_results` read and write ``results/*.json``.
+- :func:`save_results` / :func:`load_results` read and write ``results/*.json``;
+  :func:`load_samples` reads ``results/valid_oof_samples.npz``.
 """
 
 from __future__ import annotations
@@ -379,6 +380,21 @@ def load_results(path: str | Path) -> tuple[dict[str, ResultRow], dict]:
         raise DataError(f"{path}: expected an object with a 'rows' list")
     rows = rows_by_id(ResultRow.from_dict(r, str(path)) for r in value.pop("rows"))
     return rows, value
+
+
+def load_samples(path: str | Path) -> np.ndarray:
+    """Samples ``(K, N, 2, 14, 13, 3)`` from a ``*_oof_samples.npz`` written by ``posepred cv``."""
+    path = Path(path)
+    try:
+        with np.load(path) as npz:
+            samples = np.asarray(npz["samples"], dtype=np.float64)
+    except FileNotFoundError:
+        raise DataError(f"{path}: samples file not found") from None
+    except (OSError, ValueError, KeyError) as exc:
+        raise DataError(f"{path}: not a samples file with an array 'samples' ({type(exc).__name__})") from None
+    if samples.ndim != 5 or samples.shape[2:] != (2, N_FUTURE, N_COORDS):
+        raise DataError(f"{path}: samples shaped {list(samples.shape)}, expected [K, N, 2, 14, 39]")
+    return samples.reshape(*samples.shape[:-1], N_JOINTS, 3)
 
 
 def vim_curves(predictions: dict[str, np.ndarray], future) -> dict[str, list[float]]:

@@ -73,6 +73,18 @@ def test_module_entry_point():
     assert result.returncode == 0 and "97.16" in result.stdout
 
 
+@pytest.mark.parametrize("argv", [["evaluate", "--damping", "nan"], ["evaluate", "--damping", "2"],
+                                  ["cv", "--samples", "-1"], ["train", "--batch_size", "0"],
+                                  ["valid", "--sample", "99"], ["evaluate", "--threads", "x"]])
+def test_bad_option_values_exit_2(capsys, argv):
+    try:
+        code = main(argv)
+    except SystemExit as exit:  # argparse's own type errors
+        code = exit.code
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and "internal error" not in err
+
+
 def test_unknown_split_lists_the_splits(capsys):
     code, _, err = run(capsys, "evaluate", "--split", "nope")
     assert code == 2 and "available: test, valid" in err

@@ -5,7 +5,14 @@ import pytest
 
 from posepred.config import Config
 from posepred.cv import cross_validate, write_cv_results
-from posepred.evaluate import load_results, out_of_fold, out_of_fold_predictions, predict_checkpoint, scoring_for
+from posepred.evaluate import (
+    load_results,
+    load_samples,
+    out_of_fold,
+    out_of_fold_predictions,
+    predict_checkpoint,
+    scoring_for,
+)
 from posepred.metrics import summary
 from posepred.train import Trainer
 
@@ -62,6 +69,7 @@ def test_result_files(cv_run, valid, tmp_path):
         samples = npz["samples"]
     assert samples.shape == (3, 36, 2, 14, 39) and samples.dtype == np.float32
     np.testing.assert_array_equal(samples, cv_run[0].samples.reshape(3, 36, 2, 14, 39).astype(np.float32))
+    np.testing.assert_array_equal(load_samples(paths[1]), cv_run[0].samples.astype(np.float32))
     assert extra["command"] == "posepred cv --n_epochs 1" and extra["diversity"]["k"] == 3
     assert len(extra["vim_per_frame"]["derpof"]) == 14 and extra["diversity"]["apd_cm"] > 0
     assert extra["latent"] is None or extra["latent"]["threshold_nats"] == 0.01
