@@ -20,7 +20,16 @@ from .checkpoint import load_model, resolve_dir
 from .config import RECIPES, Config
 from .data import load_split, split_windows
 from .errors import DataError, OptionError
-from .evaluate import held_out_sequences, label_of, load_folds, predict, predict_checkpoint, row, write_poses_json
+from .evaluate import (
+    check_finite,
+    held_out_sequences,
+    label_of,
+    load_folds,
+    predict,
+    predict_checkpoint,
+    row,
+    write_poses_json,
+)
 from .metrics import format_table
 from .models import resolve_device
 from .runtime import configure_threads
@@ -92,7 +101,7 @@ def run_evaluate(args) -> int:
         result = row(args.predictor, baseline_predictions(args.predictor, split.observed, args.damping), split,
                      label=f"damped velocity {args.damping:g}" if args.predictor == "damped_velocity" else None)
         label = result.label
-    scores = result.metrics | ({"loss": loss} if loss is not None else {})
+    scores = check_finite(result.metrics | ({"loss": loss} if loss is not None else {}), f"{args.split}: {result.id}")
     if args.json:
         print_json({"predictor": result.id, "label": result.label, "split": args.split, "scored_with": label,
                     **scores})
@@ -148,7 +157,7 @@ def run_valid(args) -> int:
         raise OptionError(f"--sample {args.sample}: valid has samples 0..{len(split) - 1}")
     on = device(args.dev)
     scored = predict_checkpoint(checkpoint_dir(args), split, on)
-    scores = row("derpof", scored.predictions, split).metrics | {"loss": scored.loss}
+    scores = check_finite(row("derpof", scored.predictions, split).metrics | {"loss": scored.loss}, "valid: derpof")
     from .viz import save_frame_pngs
     pngs = save_frame_pngs(split.observed[args.sample, [args.person]], split.future[args.sample, [args.person]],
                            scored.predictions[args.sample, [args.person]], args.visualizations)
