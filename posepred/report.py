@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from .checkpoint import atomic_write_text
+from .errors import DataError
 from .evaluate import ResultRow, load_results
 from .metrics import COLUMNS, DRIFT_COLUMNS, VIM_COLUMNS, format_table, format_value
 
@@ -107,7 +108,7 @@ BLOCKS = {  # README block name -> (results file, renderer)
 
 def render_block(name: str, results: Path) -> str:
     if name not in BLOCKS:
-        raise KeyError(f"unknown results block '{name}'; known: {sorted(BLOCKS)}")
+        raise DataError(f"README: unknown results block '{name}'; known: {sorted(BLOCKS)}")
     filename, render = BLOCKS[name]
     return render(*load_results(results / filename))
 
@@ -115,7 +116,8 @@ def render_block(name: str, results: Path) -> str:
 def render_value(file: str, row_id: str, metric: str, results: Path) -> str:
     rows, _ = load_results(results / f"{file}.json")
     if row_id not in rows or metric not in rows[row_id].metrics:
-        raise KeyError(f"{file}.json has no metric '{metric}' in row '{row_id}'")
+        raise DataError(f"README: {file}.json has no metric '{metric}' in row '{row_id}' "
+                        f"(rows: {', '.join(rows)})")
     return format_value(metric, rows[row_id].metrics[metric])
 
 

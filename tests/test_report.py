@@ -5,6 +5,7 @@ import shutil
 import pytest
 
 from posepred import paths
+from posepred.errors import DataError
 from posepred.evaluate import ResultRow, load_results, save_results
 from posepred.report import BLOCKS, MARKER, fill_readme, generated_files, report
 
@@ -55,11 +56,11 @@ def test_fill_readme_replaces_only_the_blocks(tmp_path):
         "<!-- /results -->\noutro\n")
     assert "old table" not in filled and "| **DeRPoF (z = mean)** | **1.00** |" in filled
     assert "| zero velocity | 20.90 | - |" in filled and fill_readme(filled, tmp_path) == filled
-    with pytest.raises(KeyError, match="unknown results block"):
+    with pytest.raises(DataError, match="unknown results block"):
         fill_readme("<!-- results:nope -->\n<!-- /results -->", tmp_path)
     prose = "reached (<!-- value:valid_cv:derpof:vim_900 -->85.25<!-- /value -->, later)"
     assert fill_readme(prose, tmp_path) == "reached (<!-- value:valid_cv:derpof:vim_900 -->5.00<!-- /value -->, later)"
-    with pytest.raises(KeyError, match="no metric 'ade_rms'"):
+    with pytest.raises(DataError, match="no metric 'ade_rms'"):
         fill_readme("<!-- value:valid_cv:derpof:ade_rms -->1<!-- /value -->", tmp_path)
 
 
