@@ -21,6 +21,7 @@ from .metrics import HORIZON_FRAMES, HORIZON_MS
 from .skeleton import BONES
 
 COLOURS = {"input": "tab:blue", "truth": "tab:green", "prediction": "tab:red"}
+WIDTHS = {"input": 2.0, "truth": 3.2, "prediction": 1.6}  # truth drawn wide under a thin prediction: both visible
 KIND_NAMES = {"input": "observed", "truth": "ground truth", "prediction": "prediction"}
 PERSON_STYLES = ("-", "--")
 VIEW = (30.0, -60.0)  # matplotlib's default elevation and azimuth (degrees)
@@ -43,7 +44,8 @@ def new_axes(figsize=(4, 4)):
     return fig, fig.add_subplot(projection="3d")
 
 
-def draw_skeletons(ax, poses, colour: str, limits=None, title: str | None = None, clear: bool = True) -> None:
+def draw_skeletons(ax, poses, colour: str, limits=None, title: str | None = None, clear: bool = True,
+                   linewidth: float = 2) -> None:
     """Draw one frame of every person, ``(persons, 13, 3)`` or ``(13, 3)``, on a 3D axis."""
     poses = np.asarray(poses, dtype=float)
     poses = poses[None] if poses.ndim == 2 else poses
@@ -52,7 +54,7 @@ def draw_skeletons(ax, poses, colour: str, limits=None, title: str | None = None
     for person, pose in enumerate(poses):
         style = PERSON_STYLES[person % len(PERSON_STYLES)]
         for a, b in BONES:
-            ax.plot(pose[[a, b], 0], pose[[a, b], 2], pose[[a, b], 1], style, color=colour, linewidth=2)
+            ax.plot(pose[[a, b], 0], pose[[a, b], 2], pose[[a, b], 1], style, color=colour, linewidth=linewidth)
         ax.scatter(pose[:, 0], pose[:, 2], pose[:, 1], color=colour, s=8)
     centre, half = limits if limits is not None else axis_limits(poses)
     ax.set_xlim(centre[0] - half, centre[0] + half)
@@ -71,7 +73,7 @@ def draw_skeletons(ax, poses, colour: str, limits=None, title: str | None = None
 
 def legend_handles(kinds=("input", "truth", "prediction"), n_persons: int = 2) -> list[Line2D]:
     """Proxy lines for a legend: one per colour (observed, truth, prediction), one per person style."""
-    handles = [Line2D([], [], color=COLOURS[k], linewidth=2, label=KIND_NAMES[k]) for k in kinds]
+    handles = [Line2D([], [], color=COLOURS[k], linewidth=WIDTHS[k], label=KIND_NAMES[k]) for k in kinds]
     handles += [Line2D([], [], color="black", linestyle=PERSON_STYLES[p % len(PERSON_STYLES)], linewidth=1.5,
                        label=f"person {p}") for p in range(n_persons)]
     return handles
@@ -125,7 +127,7 @@ def draw_frame(ax, frames: list[dict], index: int, show=("truth", "prediction"),
     frame = frames[index]
     kinds = ["input"] if "input" in frame else [k for k in show if k in frame]
     for kind in kinds:
-        draw_skeletons(ax, frame[kind], COLOURS[kind], limits, clear=False)
+        draw_skeletons(ax, frame[kind], COLOURS[kind], limits, clear=False, linewidth=WIDTHS[kind])
     ax.set_title(f"frame {index:02d} " + ("observed" if "input" in frame else "future"), fontsize=9)
 
 
