@@ -1,13 +1,16 @@
 """Fail when a notebooks/NN_*.py percent script and its .ipynb differ in cells (sources and cell
 tags; outputs aside), or when a notebook carries what JupyterLab would change on opening it (no
 `python3` kernelspec) or what a run should not leave behind (execution timestamps, saved widget
-state, per-notebook jupytext settings that override notebooks/jupytext.toml)."""
+state)."""
 
 import json
 import sys
 from pathlib import Path
 
 import jupytext
+
+# the filters of notebooks/jupytext.toml, as JupyterLab's jupytext extension writes them into a notebook
+JUPYTEXT = {"cell_metadata_filter": "tags,-all", "notebook_metadata_filter": "-all"}
 
 
 def cells(path: Path) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -20,9 +23,10 @@ def metadata_problems(path: Path) -> list[str]:
     problems = []
     if notebook["metadata"].get("kernelspec", {}).get("name") != "python3":
         problems.append(f"{path.name}: no python3 kernelspec (run `python scripts/execute_notebooks.py --no-execute`)")
-    for key in ("widgets", "jupytext"):
-        if key in notebook["metadata"]:
-            problems.append(f"{path.name}: notebook metadata '{key}' should not be committed")
+    if "widgets" in notebook["metadata"]:
+        problems.append(f"{path.name}: saved widget state should not be committed")
+    if notebook["metadata"].get("jupytext") != JUPYTEXT:
+        problems.append(f"{path.name}: metadata 'jupytext' should be {JUPYTEXT} (what JupyterLab saves)")
     if any("execution" in cell.get("metadata", {}) or "ExecuteTime" in cell.get("metadata", {})
            for cell in notebook["cells"]):
         problems.append(f"{path.name}: cells carry execution timestamps")

@@ -23,13 +23,16 @@ from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+# what JupyterLab's jupytext extension writes into a notebook on its first save (the filters of
+# notebooks/jupytext.toml): committed as is, so that saving changes nothing
+JUPYTEXT = {"cell_metadata_filter": "tags,-all", "notebook_metadata_filter": "-all"}
 
 
 def normalise(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The metadata JupyterLab would add or change on save, fixed once, and nothing run-specific."""
     notebook.metadata["kernelspec"] = dict(KERNELSPEC)
-    for key in ("widgets", "jupytext"):  # random widget ids; pairing lives in notebooks/jupytext.toml
-        notebook.metadata.pop(key, None)
+    notebook.metadata["jupytext"] = dict(JUPYTEXT)  # pairing itself lives in notebooks/jupytext.toml
+    notebook.metadata.pop("widgets", None)  # widget state: random model ids on every run
     for cell in notebook.cells:
         cell.metadata.pop("execution", None)
         cell.metadata.pop("ExecuteTime", None)
