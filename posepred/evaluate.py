@@ -123,13 +123,15 @@ def row(row_id: str, predictions, split: SomofSplit, label: str | None = None) -
 @torch.no_grad()
 def predict(model, observed, n_samples: int | None = None, device=None) -> np.ndarray:
     """Run ``model`` on scenes: ``(N, 2, 16, 13, 3)`` -> ``(N, 2, 14, 13, 3)``, or
-    ``(K, N, 2, 14, 13, 3)`` with ``n_samples=K``. z = mean unless sampling."""
+    ``(K, N, 2, 14, 13, 3)`` with ``n_samples=K`` (z drawn from the model's prior). z is
+    deterministic unless sampling; each person's partner is the other person of the scene."""
     parameter = next(model.parameters())
     device = device or parameter.device
     model.eval()
     observed = torch.as_tensor(np.asarray(observed), dtype=parameter.dtype, device=device)
     scenes, persons = observed.shape[:2]
-    output = model(observed.flatten(0, 1), n_samples=n_samples)
+    partner = observed[:, [1, 0]].flatten(0, 1) if persons == 2 else None
+    output = model(observed.flatten(0, 1), n_samples=n_samples, partner=partner)
     shape = (scenes, persons, N_FUTURE, N_JOINTS, 3)
     output = output.view(shape) if n_samples is None else output.view(n_samples, *shape)
     return output.double().cpu().numpy()

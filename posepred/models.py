@@ -165,21 +165,23 @@ class LocalVAE(nn.Module):
 
     reparameterise = staticmethod(reparameterise)
 
-    def latent(self, local_velocity, future_local=None, sample: bool = True):
-        """z, (mean, log_var) of q(z | past), and the decoder's initial state."""
+    def latent(self, local_velocity, future_velocity=None, sample: bool = True):
+        """z, (mean, log_var) of q(z | past), the decoder's initial state, and no context for net_g."""
         mean, log_var = self.encoder(local_velocity)
         z = reparameterise(mean, log_var) if sample else mean
-        return z, (mean, log_var), self.decoder.initial_state(z)
+        return z, (mean, log_var), self.decoder.initial_state(z), None
 
     def forward(self, local_velocity: torch.Tensor, n_future: int = N_FUTURE, sample: bool = True):
         """``(B, T, 39)`` -> predicted ``(B, n_future, 39)``, mean, log_var."""
-        _, (mean, log_var), state = self.latent(local_velocity, sample=sample)
+        _, (mean, log_var), state, _ = self.latent(local_velocity, sample=sample)
         return decode_steps(self.decoder, state, local_velocity[:, -1], n_future), mean, log_var
 
 
 class ConditionalLocalVAE(nn.Module):
-    """``net_l`` as a conditional VAE: past summary (deterministic) + z from q(z | past, future) in
-    training, from the prior N(0, I) at test time."""
+    """``net_l`` as a conditional VAE: a deterministic summary of the past feeds the decoder; z comes
+    from q(z | past, future) in training and from the prior N(0, I) at test time. The recognition
+    network reads the future global and local velocities, and z also enters net_g's initial state,
+    so a sample can choose where the person goes as well as how the limbs move."""
 
     conditional = True
 
@@ -187,21 +189,31 @@ class ConditionalLocalVAE(nn.Module):
         super().__init__()
         self.latent_dim = latent_dim
         self.past = Encoder(hidden_dim, latent_dim, dropout)  # its mean/log_var heads stay unused
-        self.future = nn.LSTM(N_COORDS, hidden_dim, batch_first=True)
+        self.future = nn.LSTM(3 + N_COORDS, hidden_dim, batch_first=True)
         self.posterior = nn.Linear(2 * hidden_dim, 2 * latent_dim)
         self.decoder = Decoder(hidden_dim, latent_dim + hidden_dim, dropout)
+        self.to_global = nn.Linear(latent_dim, hidden_dim)
 
-    def latent(self, local_velocity, future_local=None, sample: bool = True):
-        """z, (mean, log_var) of q(z | past, future) (of the prior without ``future_local``), and the
-        decoder's initial state from z and the past's summary."""
+    def latent(self, local_velocity, future_velocity=None, sample: bool = True):
+        """z, (mean, log_var) of q(z | past, future) (of the prior without ``future_velocity``, the
+        future global and local velocities ``(B, F, 42)``), the decoder's initial state from z and
+        the past's summary, and z's context for net_g's state ``(B, hidden)``."""
         context = self.past.summary(local_velocity)
-        if future_local is None:
+        if future_velocity is None:
             mean = log_var = torch.zeros(len(context), self.latent_dim, dtype=context.dtype, device=context.device)
         else:
-            future_summary = self.future(future_local)[0][:, -1]
+            future_summary = self.future(future_velocity)[0][:, -1]
             mean, log_var = self.posterior(torch.cat([context, future_summary], dim=-1)).chunk(2, dim=-1)
         z = reparameterise(mean, log_var) if sample else mean
-        return z, (mean, log_var), self.decoder.initial_state(torch.cat([z, context], dim=-1))
+        return z, (mean, log_var), self.decoder.initial_state(torch.cat([z, context], dim=-1)), self.to_global(z)
+
+
+def future_velocities(observed: torch.Tensor, future: torch.Tensor) -> torch.Tensor:
+    """The true future as the conditional VAE's recognition network reads it: global and local
+    velocities ``(B, F, 42)`` from ``observed (B, 16, 13, 3)`` and ``future (B, F, 13, 3)``."""
+    global_velocity, local_velocity = split_global_local(
+        positions_to_velocities(torch.cat([observed[:, -1:], future], dim=1)))
+    return torch.cat([global_velocity, local_velocity.flatten(-2)], dim=-1)
 
 
 def damped_offsets(last_velocity: torch.Tensor, factor: float, n_future: int) -> torch.Tensor:
@@ -244,17 +256,19 @@ class DeRPoF(nn.Module):
 
     def forward_velocities(self, observed: torch.Tensor, sample: bool, n_future: int = N_FUTURE,
                            partner: torch.Tensor | None = None, has_partner: torch.Tensor | None = None,
-                           future_local: torch.Tensor | None = None):
+                           future_velocity: torch.Tensor | None = None):
         """Predicted global ``(B, F, 3)`` and local ``(B, F, 39)`` velocities, and the mean and log_var
         ``(B, latent)`` of the distribution z was drawn from.
 
         ``partner (B, 16, 13, 3)`` with ``has_partner (B,)``: the other person (social models).
-        ``future_local (B, F, 39)``: the true future local velocities, for the conditional VAE's
-        recognition network in training; without it z comes from the prior.
+        ``future_velocity (B, F, 42)`` (:func:`future_velocities`): the true future, for the conditional
+        VAE's recognition network in training; without it z comes from the prior.
         """
         global_velocity, local_velocity = self.observed_velocities(observed)
         state_g = self.net_g.encode(global_velocity)
-        z, (mean, log_var), state_l = self.net_l.latent(local_velocity, future_local, sample)
+        z, (mean, log_var), state_l, latent_g = self.net_l.latent(local_velocity, future_velocity, sample)
+        if latent_g is not None:
+            state_g = (state_g[0] + latent_g, state_g[1])
         if self.net_g.social is not None and partner is not None:
             if has_partner is None:
                 has_partner = torch.ones(len(observed), dtype=torch.bool, device=observed.device)
@@ -306,11 +320,8 @@ class DeRPoF(nn.Module):
         """KL of the recognition distribution from N(0, I) per latent dimension, averaged over the
         batch, ``(latent,)`` nats: ``observed (B, 16, 13, 3)``, ``future (B, F, 13, 3)``."""
         _, local_velocity = self.observed_velocities(observed)
-        future_local = None
-        if self.net_l.conditional:
-            target = positions_to_velocities(torch.cat([observed[:, -1:], future], dim=1))
-            future_local = split_global_local(target)[1].flatten(-2)
-        _, (mean, log_var), _ = self.net_l.latent(local_velocity, future_local, sample=False)
+        future_velocity = future_velocities(observed, future) if self.net_l.conditional else None
+        _, (mean, log_var), _, _ = self.net_l.latent(local_velocity, future_velocity, sample=False)
         return kl_divergence(mean, log_var).mean(dim=0)
 
 

@@ -51,9 +51,10 @@ def derpof_loss(model: DeRPoF, observed: torch.Tensor, future: torch.Tensor, con
     """
     target = positions_to_velocities(torch.cat([observed[:, -1:], future], dim=1))
     target_g, target_l = split_global_local(target)
-    future_local = target_l.flatten(-2) if model.net_l.conditional and sample else None
+    future_velocity = torch.cat([target_g, target_l.flatten(-2)], dim=-1) if model.net_l.conditional and sample \
+        else None
     pred_g, pred_l, mean, log_var = model.forward_velocities(observed, sample, future.shape[1], partner,
-                                                             has_partner, future_local)
+                                                             has_partner, future_velocity)
     positions = model.to_positions(observed, pred_g, pred_l)
     if model.skeleton:
         pred_g, local = split_global_local(positions_to_velocities(torch.cat([observed[:, -1:], positions], dim=1)))

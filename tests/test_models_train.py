@@ -227,12 +227,12 @@ def test_conditional_vae_samples_from_the_prior_and_predicts_with_its_mean():
     assert not torch.allclose(samples[0], samples[1])
     # the deterministic prediction decodes z = 0, the prior mean
     global_velocity, local_velocity = model.observed_velocities(observed)
-    z, (mean, log_var), _ = model.net_l.latent(local_velocity, None, sample=False)
+    z, (mean, log_var), _, _ = model.net_l.latent(local_velocity, None, sample=False)
     assert torch.equal(z, torch.zeros_like(z)) and torch.equal(log_var, torch.zeros_like(log_var))
     # with the future, the recognition network gives a posterior that depends on it
-    future = torch.randn(4, 14, 39)
-    _, (mean_a, _), _ = model.net_l.latent(local_velocity, future, sample=False)
-    _, (mean_b, _), _ = model.net_l.latent(local_velocity, future + 1, sample=False)
+    future = torch.randn(4, 14, 42)
+    _, (mean_a, _), _, _ = model.net_l.latent(local_velocity, future, sample=False)
+    _, (mean_b, _), _, _ = model.net_l.latent(local_velocity, future + 1, sample=False)
     assert not torch.allclose(mean_a, mean_b)
 
 
