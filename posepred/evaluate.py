@@ -33,7 +33,7 @@ from .checkpoint import atomic_write_text, load_config, load_model, resolve_dir
 from .config import Config
 from .data import N_FUTURE, SomofSplit
 from .errors import CheckpointError, DataError
-from .metrics import apd, bone_drift, summary, vim_per_frame
+from .metrics import apd, bone_drift, samples_better_than, summary, vim_per_frame
 from .skeleton import N_COORDS, N_JOINTS
 
 PUBLISHED_TEST_ROW = {  # Parsaeifard et al. 2021, SoMoF 3DPW test server; VIM only
@@ -116,8 +116,10 @@ def row(row_id: str, predictions, split: SomofSplit, label: str | None = None) -
     """Score ``predictions`` against ``split``'s ground truth (with bone drift) as one row."""
     if split.future is None:
         raise DataError(f"split '{split.name}' has no ground truth to score against")
-    return ResultRow(row_id, label or label_of(row_id),
-                     score(predictions, split.future, split.observed[:, :, -1], source=f"{split.name}: {row_id}"))
+    metrics = score(predictions, split.future, split.observed[:, :, -1], source=f"{split.name}: {row_id}")
+    damped = baseline_predictions("damped_velocity", split.observed)
+    metrics["samples_better_than_damped"] = samples_better_than(predictions, damped, split.future)
+    return ResultRow(row_id, label or label_of(row_id), metrics)
 
 
 @torch.no_grad()

@@ -71,6 +71,14 @@ def summary(prediction, target) -> dict[str, float]:
     return result
 
 
+def samples_better_than(predictions, reference, future) -> int:
+    """How many samples ``predictions`` score better than ``reference`` on: mean VIM over the 14
+    frames and both persons, ``(N, 2, F, 13, 3)`` each."""
+    def per_sample(poses):
+        return _per_frame(poses, future).sqrt().reshape(len(future), -1).mean(dim=1)
+    return int((per_sample(predictions) < per_sample(reference)).sum())
+
+
 def bone_drift(predictions, last_observed, threshold: float = 0.10) -> dict[str, float]:
     """How far predicted bone lengths drift from the last observed frame (see the README, Metrics).
 
