@@ -60,6 +60,7 @@ INCOMING = ".incoming"
 LOCK = ".lock"
 FORMAT = 2
 MAX_MANIFEST_BYTES = 1 << 20
+MAX_FILE_BYTES = 1 << 30  # no file of a set is near this; a larger one is not a checkpoint
 
 
 # -- atomic single files -----------------------------------------------------------------------
@@ -265,6 +266,9 @@ def _read_verified(directory: Path, manifest: dict) -> dict[str, bytes] | None:
     files = {}
     for name, entry in manifest["files"].items():
         try:
+            info = os.stat(directory / name)
+            if not stat.S_ISREG(info.st_mode) or info.st_size != entry["bytes"]:
+                return None
             data = (directory / name).read_bytes()
         except OSError:
             return None
@@ -279,11 +283,16 @@ def _read_plain(directory: Path, names) -> dict[str, bytes]:
     files = {}
     for name in names:
         path = directory / name
-        if path.is_file():
-            try:
-                files[name] = path.read_bytes()
-            except OSError as exc:
-                raise CheckpointError(f"{path}: unreadable ({exc.strerror})") from exc
+        if not path.exists():
+            continue
+        if not path.is_file():
+            raise CheckpointError(f"{path}: not a regular file")
+        try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                raise CheckpointError(f"{path}: {path.stat().st_size >> 20} MB, too large for a checkpoint file")
+            files[name] = path.read_bytes()
+        except OSError as exc:
+            raise CheckpointError(f"{path}: unreadable ({exc.strerror})") from exc
     return files
 
 

@@ -114,6 +114,9 @@ def read_cmu_txt(path: Path, skeleton: dict) -> np.ndarray:
     """One CMU benchmark file -> SoMoF joints ``(T, 13, 3)`` in metres at 120 Hz."""
     check_cmu_skeleton(skeleton)
     columns = 3 + 3 * CMU_JOINTS
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found" if not path.exists() else f"{path}: not a regular file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # an empty file is reported below
@@ -155,6 +158,8 @@ def check_bvh(path: Path) -> tuple[int, float]:
     from .data import max_json_bytes
 
     path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found" if not path.exists() else f"{path}: not a regular file")
     try:
         if path.stat().st_size > max_json_bytes():
             raise DataError(f"{path}: larger than the input cap (POSEPRED_MAX_JSON_MB)")
@@ -356,7 +361,10 @@ def build_corpus(source: str | Path, out: str | Path | None = None, leg_bone: fl
         add(resample(read_cmu_txt(path, skeleton), skeleton["frame_rate_hz"]), path)
     for path in tqdm(sorted(source.glob("All_BVH/subjects/**/*.bvh")), desc="BVH"):
         positions, fps = read_bvh(path)
-        add(resample(positions, round(fps)), path)
+        try:
+            add(resample(positions, round(fps)), path)
+        except DataError as exc:
+            raise DataError(f"{path}: {exc}") from exc
     if not clips:
         raise DataError(f"{source}: no .txt or .bvh motion files found")
     out = Path(out) if out else default_corpus_path()

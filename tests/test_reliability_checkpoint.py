@@ -415,3 +415,17 @@ def test_non_finite_loss_names_what_is_kept(tmp_path, windows, saved_before):
     expected = "last good checkpoint kept .*epoch 1" if saved_before else "no checkpoint of this run was saved"
     with pytest.raises(TrainingDiverged, match=expected):
         trainer.fit()
+
+
+def test_special_files_in_a_checkpoint_are_errors_not_hangs(tmp_path):
+    ckpt.save_checkpoint(tmp_path / "a", DeRPoF(), Config())
+    (tmp_path / "a" / "checkpoint_g.pt").unlink()
+    (tmp_path / "a" / "checkpoint_g.pt").symlink_to("/dev/zero")  # endless bytes
+    with pytest.raises(CheckpointError, match="checkpoint_g.pt: not a regular file"):
+        ckpt.load_model(tmp_path / "a")
+    shutil.copytree(tmp_path / "a", tmp_path / "b", symlinks=True)
+    (tmp_path / "b" / ckpt.MANIFEST).unlink()  # first-release layout: read without a manifest
+    (tmp_path / "b" / "checkpoint_g.pt").unlink()
+    os.mkfifo(tmp_path / "b" / "checkpoint_g.pt")
+    with pytest.raises(CheckpointError, match="checkpoint_g.pt: not a regular file"):
+        ckpt.load_model(tmp_path / "b")

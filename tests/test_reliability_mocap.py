@@ -256,3 +256,24 @@ def test_pickled_corpus_is_refused(tmp_path):
     _save(tmp_path / "corpus.npz", corpus(names=np.array([object(), object()], dtype=object)))
     with pytest.raises(DataError, match="corpus.npz: not a posepred mocap corpus"):
         load_corpus_clips(tmp_path / "corpus.npz")
+
+
+@pytest.mark.parametrize("reader", ["bvh", "txt"])
+def test_fifo_in_place_of_a_motion_file_is_an_error_not_a_hang(tmp_path, reader):
+    import os
+
+    path = tmp_path / f"clip.{reader}"
+    os.mkfifo(path)
+    with deadline(), pytest.raises(DataError, match=f"clip.{reader}: not a regular file"):
+        read_bvh(path) if reader == "bvh" else read_cmu_txt(path, skeleton())
+
+
+def test_bvh_frame_rate_that_cannot_be_resampled_names_the_file(tmp_path, capsys):
+    source = tmp_path / "mocap"
+    (source / "All_BVH" / "subjects" / "001").mkdir(parents=True)
+    (source / "cmu_skeleton.json").write_text(json.dumps(skeleton()))
+    (source / "All_BVH" / "subjects" / "001" / "001_01.bvh").write_text(bvh_text(frames=80, frame_time="0.01"))
+    with deadline():
+        code = main(["mocap", "--source", str(source), "--out", str(tmp_path / "corpus.npz")])
+    err = capsys.readouterr().err
+    assert code == 2 and "001_01.bvh: cannot resample 100 Hz" in err
