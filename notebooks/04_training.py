@@ -62,7 +62,9 @@ print(f"{len(windows)} training windows; {len(held)} held-out samples of {held_o
 # ## 3. Train with a live dashboard
 # The trainer draws a progress bar; the callback receives one record per epoch and redraws the two
 # loss curves in a figure of its own (a display handle that it updates), so the bar stays visible.
-# Checkpoints go to a temporary folder that the last cell of this notebook removes.
+# Checkpoints go to a temporary folder that the last cell of this notebook removes. (The bar is a
+# widget: a saved copy of the notebook, read without a kernel, shows only its first state as text;
+# the figure's title says how far training got.)
 
 # %% tags=["nbval-ignore-output"]
 workdir = tempfile.TemporaryDirectory(prefix="posepred-04-")
