@@ -153,6 +153,8 @@ def _read_frame_paths(path: Path) -> tuple[list[str], np.ndarray]:
         if len(names) != 1:
             raise DataError(f"{path}: sample {i} mixes sequences {sorted(names)}")
         frames = [int(m["frame"]) for m in matches]
+        if max(frames) >= 10**9:
+            raise DataError(f"{path}: sample {i} has an implausible image number {max(frames)}")
         steps = set(np.diff(frames).tolist())
         if len(steps) != 1 or steps.pop() <= 0:
             raise DataError(f"{path}: sample {i} frame numbers are not evenly increasing: {frames}")

@@ -184,6 +184,13 @@ class Trainer:
             raise ckpt.CheckpointError(f"{Path(directory) / 'training_state.pt'}: unusable training "
                                        f"state ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
                                        ) from exc
+        for group in self.optimizer.param_groups:
+            for parameter in group["params"]:
+                for name, value in self.optimizer.state.get(parameter, {}).items():
+                    if name.startswith("exp_avg") and getattr(value, "shape", None) != parameter.shape:
+                        raise ckpt.CheckpointError(f"{Path(directory) / 'training_state.pt'}: optimiser state "
+                                                   f"{name} has shape {list(getattr(value, 'shape', []))}, the "
+                                                   f"parameter {list(parameter.shape)}")
         if "lr" in changed:
             for group in self.optimizer.param_groups:
                 group["lr"] = self.config.lr

@@ -429,3 +429,23 @@ def test_special_files_in_a_checkpoint_are_errors_not_hangs(tmp_path):
     os.mkfifo(tmp_path / "b" / "checkpoint_g.pt")
     with pytest.raises(CheckpointError, match="checkpoint_g.pt: not a regular file"):
         ckpt.load_model(tmp_path / "b")
+
+
+@pytest.mark.parametrize("fault", ["optimiser shape", "epoch", "history", "rng", "not a dict"])
+def test_unusable_training_state(one_epoch, windows, fault):
+    (one_epoch / ckpt.MANIFEST).unlink()  # a hand-made first-release directory: nothing verifies the bytes
+    state = ckpt.load_training_state(one_epoch)
+    if fault == "optimiser shape":
+        first = next(iter(state["optimizer"]["state"].values()))
+        first["exp_avg"] = torch.zeros(3)
+    elif fault == "epoch":
+        state["epoch"] = "1"
+    elif fault == "history":
+        state["history"] = []
+    elif fault == "rng":
+        state["torch_rng"] = torch.zeros(3)
+    else:
+        state = [state]
+    (one_epoch / "training_state.pt").write_bytes(ckpt._torch_bytes(state))
+    with pytest.raises(CheckpointError, match="training_state.pt"):
+        Trainer(TINY.replace(checkpoint_dir=str(one_epoch), load_checkpoint=True), windows, progress=False)

@@ -134,3 +134,11 @@ def test_strict_checks_keep_loading_fast(tmp_path):
     strict = time.perf_counter() - start
     np.testing.assert_array_equal(split.observed.reshape(1000, 2, 16, 39), poses)
     assert strict < 2 * plain + 0.5, (strict, plain)
+
+
+def test_implausible_image_number(data):
+    paths = json.loads((data / "3dpw_valid_frames_in.json").read_text())
+    paths[0] = [p.replace("image_000", "image_99999999999999999999") for p in paths[0]]
+    (data / "3dpw_valid_frames_in.json").write_text(json.dumps(paths))
+    with pytest.raises(DataError, match="3dpw_valid_frames_in.json: sample 0 has an implausible image number"):
+        load_split("valid", data)
