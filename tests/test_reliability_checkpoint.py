@@ -449,3 +449,19 @@ def test_unusable_training_state(one_epoch, windows, fault):
     (one_epoch / "training_state.pt").write_bytes(ckpt._torch_bytes(state))
     with pytest.raises(CheckpointError, match="training_state.pt"):
         Trainer(TINY.replace(checkpoint_dir=str(one_epoch), load_checkpoint=True), windows, progress=False)
+
+
+def test_second_posepred_train_on_one_directory_exits_2_naming_the_pid(tmp_path, capsys):
+    from posepred.cli import main
+
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        code = main(["train", "--train_split", "valid", "--n_epochs", "1", "--window_stride", "30",
+                     "--checkpoint-dir", str(tmp_path)])
+    finally:
+        holder.kill()
+        holder.wait()
+    err = capsys.readouterr().err
+    assert code == 2 and f"another run (pid {holder.pid})" in err and len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [ckpt.LOCK]  # nothing written but the dead run's lock
