@@ -200,8 +200,8 @@ class Trainer:
         self._saved_epoch = self.epoch
         notes = {k: v for k, v in changed.items() if k not in self.QUIET_ON_RESUME + self.KEPT_ON_RESUME}
         self._resume_changes = {k: [a, b] for k, (a, b) in notes.items()}
-        messages = [f"{k} {a!r} -> {b!r} applied" for k, (a, b) in changed.items()
-                    if k not in ("load_checkpoint", "checkpoint_dir") + self.KEPT_ON_RESUME]
+        messages = [f"{k} {a!r} -> {b!r} applied" for k, (a, b) in changed.items()  # n_epochs: the usual way on
+                    if k not in ("n_epochs", "load_checkpoint", "checkpoint_dir") + self.KEPT_ON_RESUME]
         messages += [f"{k} {b!r} ignored, {a!r} kept (the weights come from the checkpoint)"
                      for k, (a, b) in changed.items() if k in self.KEPT_ON_RESUME]
         if messages:

@@ -465,3 +465,17 @@ def test_second_posepred_train_on_one_directory_exits_2_naming_the_pid(tmp_path,
     err = capsys.readouterr().err
     assert code == 2 and f"another run (pid {holder.pid})" in err and len(err.strip().splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == [ckpt.LOCK]  # nothing written but the dead run's lock
+
+
+def test_extending_a_run_is_quiet_other_training_options_are_reported(one_epoch, windows, capsys):
+    quiet = Trainer(TINY.replace(checkpoint_dir=str(one_epoch), load_checkpoint=True, n_epochs=2), windows,
+                    progress=False)
+    assert "resuming" not in capsys.readouterr().out and not getattr(quiet, "_resume_changes", None)
+    changed = Trainer(TINY.replace(checkpoint_dir=str(one_epoch), load_checkpoint=True, n_epochs=2, batch_size=2,
+                                   grad_clip=0.5, scheduler_factor=0.5), windows, progress=False)
+    out = capsys.readouterr().out
+    assert "batch_size 4 -> 2 applied" in out and "grad_clip None -> 0.5 applied" in out
+    assert changed.scheduler.factor == 0.5
+    changed.fit()
+    assert set(changed.history[1]["changed_on_resume"]) == {"batch_size", "grad_clip", "scheduler_factor"}
+    assert "changed_on_resume" not in changed.history[0]
