@@ -206,12 +206,13 @@ class DirectoryLock:
     def release(self) -> None:
         if self.fd is None:
             return
+        fd, self.fd = self.fd, None
         try:
             os.unlink(self.directory / LOCK)
         except OSError:
             pass
-        os.close(self.fd)  # closing drops the flock
-        self.fd = None
+        finally:
+            os.close(fd)  # closing drops the flock
 
     @property
     def held(self) -> bool:
@@ -309,7 +310,10 @@ def read_set(directory: str | Path) -> tuple[Path, dict[str, bytes], bool]:
     for attempt in range(5):  # a writer may switch sets while we read: read again
         manifest = _read_manifest(directory / MANIFEST)
         if manifest is None:
-            return directory, _read_plain(directory, SET_FILES), False
+            files = _read_plain(directory, SET_FILES)
+            if not files:
+                raise CheckpointError(f"{directory}: no complete checkpoint saved here (no checkpoint files)")
+            return directory, files, False
         files = _read_verified(directory, manifest)
         if files == {}:
             raise CheckpointError(f"{directory}: no complete checkpoint saved here yet (the first save was "

@@ -479,3 +479,49 @@ def test_extending_a_run_is_quiet_other_training_options_are_reported(one_epoch,
     changed.fit()
     assert set(changed.history[1]["changed_on_resume"]) == {"batch_size", "grad_clip", "scheduler_factor"}
     assert "changed_on_resume" not in changed.history[0]
+
+
+@pytest.mark.parametrize("start", ["first-release layout", "empty directory"])
+def test_kill_at_every_file_operation_of_a_first_save(tmp_path, monkeypatch, start):
+    """Adopting a directory without manifest, or saving into a new one: after a kill at any
+    operation the directory holds the old weights, the new ones, or (new directory) cleanly none."""
+    old_dir = ckpt.resolve_dir("checkpoints/derpof/folds/courtyard_hug_00")
+    old = _weights(ckpt.load_model(old_dir)[0])
+    torch.manual_seed(3)
+    new_model = DeRPoF(residual_damping=0.8)
+    new = _weights(new_model)
+    config = ckpt.load_config(old_dir)
+
+    def prepare(directory):
+        if start == "first-release layout":
+            directory.mkdir()
+            for name in ("checkpoint_g.pt", "checkpoint_l.pt", "config.json"):
+                shutil.copy(old_dir / name, directory / name)
+
+    probe = tmp_path / "probe"
+    prepare(probe)
+    with monkeypatch.context() as m:
+        disk = FaultyDisk(m, k=10**9, kill=True)
+        ckpt.save_checkpoint(probe, new_model, config)
+    seen = set()
+    for k in range(1, disk.count + 1):
+        directory = tmp_path / f"k{k}"
+        prepare(directory)
+        with monkeypatch.context() as m, pytest.raises(Killed):
+            FaultyDisk(m, k, kill=True)
+            ckpt.save_checkpoint(directory, new_model, config)
+        try:
+            loaded = _weights(ckpt.load_model(directory)[0])
+        except CheckpointError as exc:
+            assert start == "empty directory" and ("no complete checkpoint" in str(exc) or "not found" in str(exc))
+            seen.add("none")
+        else:
+            assert torch.equal(loaded, old) or torch.equal(loaded, new), k
+            seen.add("old" if torch.equal(loaded, old) else "new")
+        ckpt.save_checkpoint(directory, new_model, config)  # the next save tidies up
+        assert torch.equal(_weights(ckpt.load_model(directory)[0]), new)
+        assert sorted(p.name for p in directory.iterdir() if p.name != "folds") == sorted(FILES_AFTER_SAVE), k
+    assert seen == ({"old", "new"} if start == "first-release layout" else {"none", "new"})
+
+
+FILES_AFTER_SAVE = ("checkpoint_g.pt", "checkpoint_l.pt", "config.json", ckpt.MANIFEST)
