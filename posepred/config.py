@@ -18,7 +18,7 @@ MODEL_FIELDS = ("hidden_dim", "latent_dim", "embedding_dim", "residual_damping",
 # Fields added after the first release, with the value that reproduces the old behaviour. Only these
 # may be missing from a config.json (an older checkpoint's); any other missing field is an error.
 LATER_FIELDS = {"vae": "seed", "social": False, "skeleton": False, "free_bits": 0.0, "kl_anneal_epochs": 0,
-                "corpus": None}
+                "corpus": None, "prior_mean_loss": True}
 MAX_CONFIG_BYTES = 1 << 20
 
 
@@ -65,6 +65,7 @@ RULES: dict[str, typing.Callable] = {
     "skeleton": None,
     "free_bits": _between(0.0, 1e3),
     "kl_anneal_epochs": _between(0, 1_000_000),
+    "prior_mean_loss": None,
     "lr": _between(0.0, 100.0, lo_open=True),
     "n_epochs": _between(1, 1_000_000),
     "batch_size": _between(1, 100_000),
@@ -161,6 +162,7 @@ class Config:
     skeleton: bool = False  # keep each person's rigid bone lengths in every predicted frame
     free_bits: float = 0.0  # conditional VAE: KL below this many nats per latent dimension is not penalised
     kl_anneal_epochs: int = 0  # ramp the KL weight from 0 to kl_weight over this many epochs
+    prior_mean_loss: bool = True  # conditional VAE: also train the prediction from z = 0 (the prior mean)
     # optimisation (seed defaults)
     lr: float = 0.004
     n_epochs: int = 50

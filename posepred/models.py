@@ -165,11 +165,19 @@ class LocalVAE(nn.Module):
 
     reparameterise = staticmethod(reparameterise)
 
+    def encode(self, local_velocity, future_velocity=None):
+        """No past summary (``None``), and mean, log_var ``(B, latent)`` of q(z | past)."""
+        return None, *self.encoder(local_velocity)
+
+    def initial_states(self, z, context=None):
+        """The decoder's initial state from z; no context for net_g (``None``)."""
+        return self.decoder.initial_state(z), None
+
     def latent(self, local_velocity, future_velocity=None, sample: bool = True):
-        """z, (mean, log_var) of q(z | past), the decoder's initial state, and no context for net_g."""
-        mean, log_var = self.encoder(local_velocity)
+        """z, (mean, log_var), the decoder's initial state and net_g's context (see subclasses)."""
+        context, mean, log_var = self.encode(local_velocity, future_velocity)
         z = reparameterise(mean, log_var) if sample else mean
-        return z, (mean, log_var), self.decoder.initial_state(z), None
+        return z, (mean, log_var), *self.initial_states(z, context)
 
     def forward(self, local_velocity: torch.Tensor, n_future: int = N_FUTURE, sample: bool = True):
         """``(B, T, 39)`` -> predicted ``(B, n_future, 39)``, mean, log_var."""
@@ -194,18 +202,23 @@ class ConditionalLocalVAE(nn.Module):
         self.decoder = Decoder(hidden_dim, latent_dim + hidden_dim, dropout)
         self.to_global = nn.Linear(latent_dim, hidden_dim)
 
-    def latent(self, local_velocity, future_velocity=None, sample: bool = True):
-        """z, (mean, log_var) of q(z | past, future) (of the prior without ``future_velocity``, the
-        future global and local velocities ``(B, F, 42)``), the decoder's initial state from z and
-        the past's summary, and z's context for net_g's state ``(B, hidden)``."""
+    def encode(self, local_velocity, future_velocity=None):
+        """The past's summary ``(B, hidden)``, and mean, log_var ``(B, latent)`` of q(z | past, future)
+        (of the prior N(0, I) without ``future_velocity``, the future global and local velocities
+        ``(B, F, 42)``)."""
         context = self.past.summary(local_velocity)
         if future_velocity is None:
             mean = log_var = torch.zeros(len(context), self.latent_dim, dtype=context.dtype, device=context.device)
         else:
             future_summary = self.future(future_velocity)[0][:, -1]
             mean, log_var = self.posterior(torch.cat([context, future_summary], dim=-1)).chunk(2, dim=-1)
-        z = reparameterise(mean, log_var) if sample else mean
-        return z, (mean, log_var), self.decoder.initial_state(torch.cat([z, context], dim=-1)), self.to_global(z)
+        return context, mean, log_var
+
+    def initial_states(self, z, context):
+        """The decoder's initial state from z and the past's summary, and z's context for net_g."""
+        return self.decoder.initial_state(torch.cat([z, context], dim=-1)), self.to_global(z)
+
+    latent = LocalVAE.latent
 
 
 def future_velocities(observed: torch.Tensor, future: torch.Tensor) -> torch.Tensor:
@@ -256,25 +269,38 @@ class DeRPoF(nn.Module):
 
     def forward_velocities(self, observed: torch.Tensor, sample: bool, n_future: int = N_FUTURE,
                            partner: torch.Tensor | None = None, has_partner: torch.Tensor | None = None,
-                           future_velocity: torch.Tensor | None = None):
+                           future_velocity: torch.Tensor | None = None, prior_mean_too: bool = False):
         """Predicted global ``(B, F, 3)`` and local ``(B, F, 39)`` velocities, and the mean and log_var
         ``(B, latent)`` of the distribution z was drawn from.
 
         ``partner (B, 16, 13, 3)`` with ``has_partner (B,)``: the other person (social models).
         ``future_velocity (B, F, 42)`` (:func:`future_velocities`): the true future, for the conditional
         VAE's recognition network in training; without it z comes from the prior.
+        ``prior_mean_too``: also decode z = 0 (the prior mean, the deterministic prediction) for the
+        same sequences, in one pass: predictions are then ``(2B, ...)``, those from z first.
         """
         global_velocity, local_velocity = self.observed_velocities(observed)
         state_g = self.net_g.encode(global_velocity)
-        z, (mean, log_var), state_l, latent_g = self.net_l.latent(local_velocity, future_velocity, sample)
-        if latent_g is not None:
-            state_g = (state_g[0] + latent_g, state_g[1])
+        context, mean, log_var = self.net_l.encode(local_velocity, future_velocity)
+        z = reparameterise(mean, log_var) if sample else mean
+        social = None
         if self.net_g.social is not None and partner is not None:
             if has_partner is None:
                 has_partner = torch.ones(len(observed), dtype=torch.bool, device=observed.device)
-            context_g, context_l = self.net_g.social(observed, partner, has_partner)
-            state_g = (state_g[0] + context_g, state_g[1])
-            state_l = (state_l[0] + context_l, state_l[1])
+            social = self.net_g.social(observed, partner, has_partner)
+        if prior_mean_too:
+            def twice(x):
+                return None if x is None else torch.cat([x, x])
+            z = torch.cat([z, torch.zeros_like(z)])
+            global_velocity, local_velocity, context = twice(global_velocity), twice(local_velocity), twice(context)
+            state_g = tuple(twice(x) for x in state_g)
+            social = None if social is None else tuple(twice(x) for x in social)
+        state_l, latent_g = self.net_l.initial_states(z, context)
+        if latent_g is not None:
+            state_g = (state_g[0] + latent_g, state_g[1])
+        if social is not None:
+            state_g = (state_g[0] + social[0], state_g[1])
+            state_l = (state_l[0] + social[1], state_l[1])
         step_g, step_l = global_velocity[:, -1], local_velocity[:, -1]
         masks_g = dropout_masks(self.net_g.dropout, n_future, state_g[0])
         masks_l = dropout_masks(self.net_l.decoder.dropout, n_future, state_l[0])
@@ -321,7 +347,7 @@ class DeRPoF(nn.Module):
         batch, ``(latent,)`` nats: ``observed (B, 16, 13, 3)``, ``future (B, F, 13, 3)``."""
         _, local_velocity = self.observed_velocities(observed)
         future_velocity = future_velocities(observed, future) if self.net_l.conditional else None
-        _, (mean, log_var), _, _ = self.net_l.latent(local_velocity, future_velocity, sample=False)
+        _, mean, log_var = self.net_l.encode(local_velocity, future_velocity)
         return kl_divergence(mean, log_var).mean(dim=0)
 
 

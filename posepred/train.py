@@ -39,22 +39,28 @@ class TrainingDiverged(RuntimeError):
 
 def derpof_loss(model: DeRPoF, observed: torch.Tensor, future: torch.Tensor, config: Config, sample: bool = True,
                 partner: torch.Tensor | None = None, has_partner: torch.Tensor | None = None, kl_scale: float = 1.0):
-    """DESIGN.md loss on velocities: ``MSE(global) + local_weight * (mean L2 local error + kl_weight * KL)``.
+    """The seed's loss on velocities: ``MSE(global) + local_weight * (mean L2 local error + kl_weight * KL)``.
 
     ``observed (B, 16, 13, 3)``, ``future (B, F, 13, 3)``, ``partner`` the other person ``(B, 16, 13, 3)``
     (social models); returns ``(loss, predicted positions)``. The local error is the Euclidean norm
     per joint and frame; KL is taken per latent dimension, averaged over the batch, each dimension
     raised to at least ``config.free_bits`` nats, summed, and scaled by ``kl_scale`` (annealing).
     Skeleton-true models are scored on the velocities of their bone-corrected positions. The
-    conditional VAE draws z from q(z | past, future) when ``sample``; with ``sample=False`` it
-    predicts from the prior mean (its test-time prediction) and KL is that of q's mean.
+    conditional VAE, when ``sample``, draws z from q(z | past, future) and (``config.prior_mean_loss``)
+    also decodes z = 0, the prior mean it predicts with at test time, in the same pass: its
+    reconstruction terms are then the sum of the two (results/ablations.md measures the prior-mean
+    prediction without the second). With ``sample=False`` it predicts from the prior mean and KL is that of
+    q's mean.
     """
     target = positions_to_velocities(torch.cat([observed[:, -1:], future], dim=1))
     target_g, target_l = split_global_local(target)
-    future_velocity = torch.cat([target_g, target_l.flatten(-2)], dim=-1) if model.net_l.conditional and sample \
-        else None
+    both = model.net_l.conditional and sample and config.prior_mean_loss
+    future_velocity = torch.cat([target_g, target_l.flatten(-2)], dim=-1) \
+        if model.net_l.conditional and sample else None
     pred_g, pred_l, mean, log_var = model.forward_velocities(observed, sample, future.shape[1], partner,
-                                                             has_partner, future_velocity)
+                                                             has_partner, future_velocity, prior_mean_too=both)
+    if both:  # predictions from z ~ q, then from z = 0, for the same sequences
+        observed, target_g, target_l = (torch.cat([x, x]) for x in (observed, target_g, target_l))
     positions = model.to_positions(observed, pred_g, pred_l)
     if model.skeleton:
         pred_g, local = split_global_local(positions_to_velocities(torch.cat([observed[:, -1:], positions], dim=1)))
@@ -65,10 +71,11 @@ def derpof_loss(model: DeRPoF, observed: torch.Tensor, future: torch.Tensor, con
         kl_dims = kl_divergence(mean, log_var).mean(dim=0)
     if config.free_bits > 0:
         kl_dims = kl_dims.clamp(min=config.free_bits)
-    loss_g = torch.mean((pred_g - target_g) ** 2)
-    loss_l = (pred_l.unflatten(-1, (-1, 3)) - target_l).norm(dim=-1).mean()
+    terms = 2 if both else 1  # each reconstruction term summed over the two halves
+    loss_g = terms * torch.mean((pred_g - target_g) ** 2)
+    loss_l = terms * (pred_l.unflatten(-1, (-1, 3)) - target_l).norm(dim=-1).mean()
     loss = loss_g + config.local_weight * (loss_l + kl_scale * config.kl_weight * kl_dims.sum())
-    return loss, positions
+    return loss, positions[len(positions) // terms * (terms - 1):]
 
 
 def partners_of(scenes: torch.Tensor) -> torch.Tensor:
