@@ -5,6 +5,8 @@ import dataclasses
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from posepred import checkpoint as ckpt
 from posepred.cli import main
@@ -185,3 +187,23 @@ def test_bad_option_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, argv
     err = capsys.readouterr().err
     assert code == 2 and (fragment in err or fragment.split(":")[0].replace("option ", "argument ") in err), err
     assert len(err.strip().splitlines()) == 1 and not checkpoints.exists()
+
+
+FIELDS = [f.name for f in dataclasses.fields(Config)]
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=6),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=2),
+    max_leaves=8)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(field=st.sampled_from(FIELDS), value=JSON_VALUES)
+def test_any_json_value_for_any_field_is_accepted_or_a_config_error(field, value):
+    values = json.loads(Config().to_json())
+    values[field] = value
+    try:
+        config = Config.from_json(json.dumps(values), "fuzz.json")
+    except ConfigError as exc:
+        assert str(exc).startswith(f"fuzz.json: {field}: expected") and "\n" not in str(exc)
+    else:  # accepted: round-trips and still validates
+        assert Config.from_json(config.to_json()) == config
