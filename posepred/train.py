@@ -132,14 +132,32 @@ class Trainer:
             self.valid = observed.flatten(0, 1), future.flatten(0, 1), partners_of(observed)
         self.model = DeRPoF(**config.model_kwargs()).to(self.device, self.dtype)
         if config.init_checkpoint:
-            init, _ = ckpt.load_model(config.init_checkpoint, config)
-            self.model.load_state_dict(init.state_dict())
+            self.start_from(config.init_checkpoint)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             self.optimizer, factor=config.scheduler_factor, patience=config.scheduler_patience)
         self.epoch, self.history = 0, []
         if config.load_checkpoint:
             self.resume(config.checkpoint_dir)
+
+    # Model fields a fine-tuning run may change from its initial weights: the skeleton step has no
+    # weights, and the social encoder starts as a no-op (its output layer is zero) or is dropped.
+    FREE_FROM_INIT = ("skeleton", "social")
+
+    def start_from(self, directory: str | Path) -> None:
+        """Initial weights from another run's checkpoint (fine-tuning); every other model field must
+        match, and only the social encoder's weights may be missing or left over."""
+        init, saved = ckpt.load_model(directory)
+        differ = [f"{k}: checkpoint {getattr(saved, k)!r}, configured {getattr(self.config, k)!r}" for k in MODEL_FIELDS
+                  if k not in self.FREE_FROM_INIT and getattr(saved, k) != getattr(self.config, k)]
+        if differ:
+            raise ckpt.CheckpointError(f"{directory}: initial weights trained with other hyperparameters: "
+                                       + "; ".join(differ))
+        state = {k: v for k, v in init.state_dict().items() if ".social." not in k or self.config.social}
+        missing, unexpected = self.model.load_state_dict(state, strict=False)
+        if unexpected or any(".social." not in k for k in missing):
+            raise ckpt.CheckpointError(f"{directory}: initial weights do not fit: missing {missing[:4]}, "
+                                       f"unexpected {unexpected[:4]}")
 
     # -- checkpoints -------------------------------------------------------------------------
     def state(self) -> dict:
