@@ -77,7 +77,7 @@ def cv_markdown(path: str | Path) -> str:
 
 def ablations_markdown(path: str | Path) -> str:
     """``results/ablations.md`` rendered from ``ablations.json``: each experiment against the
-    damped-velocity row of the same file."""
+    damped-velocity row of the same file (means over seeds, sd after +-)."""
     rows, extra = load_results(path)
     damped = rows["damped_velocity"].metrics
     seconds = extra.get("seconds", {})
@@ -86,14 +86,25 @@ def ablations_markdown(path: str | Path) -> str:
              f"`{extra.get('command', 'python benchmarks/ablations.py')}`. {rows['damped_velocity'].label}, "
              "the baseline to beat: " + " / ".join(f"{damped[k]:.2f}" for k in HORIZONS)
              + f" | mean14 {damped['vim_mean']:.2f}.", "",
-             "| experiment | 100 | 240 | 500 | 640 | 900 | mean14 | beats damped at all 5 | s |", "|---" * 9 + "|"]
+             "| experiment | seeds | 100 | 240 | 500 | 640 | 900 | mean14 | best-of-20 (oracle) | APD cm "
+             "| active dims | rigid-bone drift max % | samples better than damped (of 36) "
+             "| beats damped at all 5 | s |",
+             "|---" * 15 + "|"]
     for row_id in extra.get("experiments", [i for i in rows if i not in ("damped_velocity", "constant_velocity",
                                                                          "zero_velocity")]):
-        metrics = rows[row_id].metrics
-        wins = all(metrics[k] < damped[k] for k in HORIZONS)
+        m = rows[row_id].metrics
+        wins = all(m[k] < damped[k] for k in HORIZONS)
         spent = seconds.get(row_id)
-        lines.append(f"| {rows[row_id].label} | " + " | ".join(f"{metrics[k]:.2f}" for k in VIM_COLUMNS)
-                     + f" | {'yes' if wins else 'no'} | {'-' if spent is None else f'{spent:.0f}'} |")
+
+        def sd(key, m=m):
+            return f" +- {m[key + '_sd']:.2f}" if m.get(key + "_sd") else ""
+        lines.append(f"| {rows[row_id].label} | {m.get('seeds', 1):.0f} | "
+                     + " | ".join(f"{m[k]:.2f}" for k in HORIZONS) + f" | {m['vim_mean']:.2f}{sd('vim_mean')} | "
+                     + (f"{m['best_of_20_vim_mean']:.2f}{sd('best_of_20_vim_mean')} | {m['apd_cm']:.2f} | "
+                        f"{m['active_latent_dims']:.1f} | " if "apd_cm" in m else "- | - | - | ")
+                     + (f"{m['bone_drift_max']:.1f} | " if "bone_drift_max" in m else "- | ")
+                     + (f"{m['samples_better_than_damped']:.1f} | " if "samples_better_than_damped" in m else "- | ")
+                     + f"{'yes' if wins else 'no'} | {'-' if spent is None else f'{spent:.0f}'} |")
     if extra.get("notes"):
         lines += ["", extra["notes"]]
     return "\n".join(lines) + "\n"
