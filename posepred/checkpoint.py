@@ -322,13 +322,19 @@ def read_set(directory: str | Path) -> tuple[Path, dict[str, bytes], bool]:
             return directory, files, True
         previous = directory / PREVIOUS
         try:
-            manifest = _read_manifest(previous / MANIFEST)
+            previous_manifest = _read_manifest(previous / MANIFEST)
         except CheckpointError:
-            manifest = None
-        if manifest is not None:
-            files = _read_verified(previous, manifest)
+            previous_manifest = None
+        if previous_manifest is not None:
+            files = _read_verified(previous, previous_manifest)
             if files is not None:
                 return previous, files, True
+        try:
+            switched = _read_manifest(directory / MANIFEST) != manifest
+        except CheckpointError:
+            switched = True
+        if not switched and not (directory / INCOMING).exists():
+            break  # no save under way: the set is torn for good
         time.sleep(0.02 * (attempt + 1))
     _diagnose(directory)
     raise CheckpointError(f"{directory}: torn checkpoint: its files do not match {MANIFEST} and no complete "

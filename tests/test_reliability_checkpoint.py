@@ -11,6 +11,8 @@ import textwrap
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from posepred import checkpoint as ckpt
 from posepred.config import Config
@@ -525,3 +527,60 @@ def test_kill_at_every_file_operation_of_a_first_save(tmp_path, monkeypatch, sta
 
 
 FILES_AFTER_SAVE = ("checkpoint_g.pt", "checkpoint_l.pt", "config.json", ckpt.MANIFEST)
+
+
+@pytest.fixture(scope="module")
+def saved_set(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("saved_set")
+    ckpt.save_checkpoint(directory, DeRPoF(), Config(), {"epoch": 0, "history": []}, [])
+    return directory
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(name=st.sampled_from(["checkpoint_g.pt", "checkpoint_l.pt", "config.json", "training_state.pt"]),
+       position=st.integers(0, 10**9), flip=st.integers(1, 255))
+def test_any_flipped_byte_is_detected(saved_set, tmp_path_factory, name, position, flip):
+    directory = tmp_path_factory.mktemp("flipped")
+    for entry in saved_set.iterdir():
+        shutil.copy(entry, directory / entry.name)
+    data = bytearray((directory / name).read_bytes())
+    data[position % len(data)] ^= flip
+    (directory / name).write_bytes(bytes(data))
+    with pytest.raises(CheckpointError):
+        ckpt.load_checkpoint_set(directory)
+
+
+WRITER = textwrap.dedent("""
+    import sys, torch
+    from posepred.checkpoint import save_checkpoint
+    from posepred.config import Config
+    from posepred.models import DeRPoF
+    models = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        models.append(DeRPoF(hidden_dim=8, latent_dim=4, embedding_dim=4))
+    config = Config(hidden_dim=8, latent_dim=4, embedding_dim=4)
+    save_checkpoint(sys.argv[1], models[0], config)
+    print("first", flush=True)
+    for k in range(int(sys.argv[2])):
+        save_checkpoint(sys.argv[1], models[k % 2], config, {"epoch": 0, "history": []}, [])
+""")
+
+
+def test_reader_never_sees_a_mix_while_another_process_saves(tmp_path):
+    sets = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        sets.append(_weights(DeRPoF(hidden_dim=8, latent_dim=4, embedding_dim=4)))
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path), "60"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "first"
+        loads = 0
+        while writer.poll() is None:
+            weights = _weights(ckpt.load_model(tmp_path)[0])
+            assert torch.equal(weights, sets[0]) or torch.equal(weights, sets[1])
+            loads += 1
+    finally:
+        writer.kill()
+        writer.wait()
+    assert writer.returncode == 0 and loads > 10

@@ -8,6 +8,8 @@ import signal
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from posepred.cli import main
 from posepred.data import DataError
@@ -277,3 +279,36 @@ def test_bvh_frame_rate_that_cannot_be_resampled_names_the_file(tmp_path, capsys
         code = main(["mocap", "--source", str(source), "--out", str(tmp_path / "corpus.npz")])
     err = capsys.readouterr().err
     assert code == 2 and "001_01.bvh: cannot resample 100 Hz" in err
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(cut=st.integers(0, 10**6), mode=st.sampled_from(["truncate", "drop line", "repeat line", "swap tokens",
+                                                        "replace token"]),
+       token=st.sampled_from(["", "{", "}", "nan", "-1", "1e999", "CHANNELS", "JOINT", "MOTION", "Frames:", "x"]))
+def test_mutated_bvh_is_read_or_a_data_error_never_a_hang(tmp_path_factory, cut, mode, token):
+    text = bvh_text()
+    lines = text.splitlines()
+    k = cut % len(lines)
+    if mode == "truncate":
+        text = text[:cut % len(text)]
+    elif mode == "drop line":
+        text = "\n".join(lines[:k] + lines[k + 1:])
+    elif mode == "repeat line":
+        text = "\n".join(lines[:k + 1] + lines[k:])
+    else:
+        words = text.split(" ")
+        j = cut % len(words)
+        if mode == "swap tokens":
+            words[j], words[j - 1] = words[j - 1], words[j]
+        else:
+            words[j] = token
+        text = " ".join(words)
+    path = tmp_path_factory.mktemp("bvh") / "mutated.bvh"
+    path.write_text(text)
+    with deadline():
+        try:
+            joints, fps = read_bvh(path)
+        except DataError as exc:
+            assert "mutated.bvh" in str(exc) and "\n" not in str(exc)
+        else:
+            assert np.isfinite(joints).all() and fps > 0
