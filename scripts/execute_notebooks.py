@@ -48,8 +48,10 @@ def sync(script: Path) -> None:
 def execute(path: Path, timeout: int) -> float:
     start = time.perf_counter()
     notebook = nbformat.read(path, as_version=4)
+    # coalesce_streams: one stdout output per cell however the kernel flushed it, as JupyterLab shows it
     client = NotebookClient(normalise(notebook), timeout=timeout, kernel_name="python3", record_timing=False,
-                            store_widget_state=False, resources={"metadata": {"path": str(path.parent)}})
+                            store_widget_state=False, coalesce_streams=True,
+                            resources={"metadata": {"path": str(path.parent)}})
     client.execute()
     nbformat.write(normalise(notebook), path)
     return time.perf_counter() - start
