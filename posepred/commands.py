@@ -16,7 +16,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from . import paths
-from .checkpoint import load_model, resolve_dir
+from .checkpoint import load_config, load_model, resolve_dir
 from .config import RECIPES, Config
 from .data import load_split, split_windows
 from .errors import DataError, OptionError
@@ -136,6 +136,9 @@ def training_data(config: Config):
 
 def run_train(args, base: Config | None = None) -> int:
     config = config_from_args(args, base or RECIPES[getattr(args, "recipe", "seed")])
+    if config.load_checkpoint and (Path(config.checkpoint_dir) / "config.json").is_file():
+        # resuming: the saved run's settings, with only the options given on this command line changed
+        config = config_from_args(args, load_config(config.checkpoint_dir))
     windows, valid = training_data(config)
     print(f"training on {len(windows)} person windows of '{config.train_split}'"
           + (f", validating on {len(valid)} '{config.valid_split}' samples" if valid is not None else "")

@@ -247,6 +247,8 @@ def stitch_tracks(split: SomofSplit, max_step: float = MAX_BOUNDARY_STEP) -> lis
     """
     if split.future is None:
         raise DataError(f"split '{split.name}' has no future poses: nothing to stitch")
+    if len(split) == 0:
+        return []
     full = np.concatenate([split.observed, split.future], axis=2)  # (N, 2, 30, 13, 3)
     steps = split.frame_numbers[:, 1] - split.frame_numbers[:, 0]
     tracks: list[Track] = []

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from .data import N_FUTURE
+from .errors import OptionError
 from .motion import (
     combine_global_local,
     hip_centre,
@@ -360,7 +361,7 @@ def resolve_device(dev: str) -> torch.device:
         return torch.device("mps" if mps is not None and mps.is_available() else "cpu")
     device = torch.device(dev)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"--dev {dev}: CUDA is not available on this machine (try --dev auto or cpu)")
+        raise OptionError(f"--dev {dev}: CUDA is not available on this machine (try --dev auto or cpu)")
     if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(f"--dev {dev}: MPS is not available on this machine (try --dev auto or cpu)")
+        raise OptionError(f"--dev {dev}: MPS is not available on this machine (try --dev auto or cpu)")
     return device

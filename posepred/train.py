@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from . import checkpoint as ckpt
 from .config import MODEL_FIELDS, Config
 from .data import N_OBSERVED, augment
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 from .metrics import summary
 from .models import DeRPoF, kl_divergence, resolve_device
 from .motion import positions_to_velocities, split_global_local
@@ -122,7 +122,8 @@ class Trainer:
         self.generator = torch.Generator().manual_seed(config.seed)
         self.windows = as_window_set(train_windows)
         if len(self.windows) == 0:
-            raise ValueError("no training windows: check the split and sequence selection")
+            raise DataError("no training windows: the selected sequences have no 30-frame stretch (check "
+                            "--train_split, --train_sequences and --exclude_sequences)")
         if config.pin_memory and self.device.type == "cuda":
             self.windows.frames = self.windows.frames.pin_memory()
         self.valid = None

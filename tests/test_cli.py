@@ -190,3 +190,18 @@ def test_config_options_parse_to_their_types():
     assert config.exclude_sequences == ["a_00", "b_00"] and config.train_sequences == ["c_00"]
     assert config.residual_damping is None and config.lr == 0.01 and config.loader_shuffle is False
     assert config_from_args(build_parser().parse_args(["train"])).n_epochs == 50
+
+
+def test_resume_from_the_command_line_keeps_the_saved_options(capsys, tmp_path):
+    directory = tmp_path / "run"
+    common = ["--train_split", "valid", "--window_stride", "15", "--checkpoint-dir", str(directory)]
+    code, _, _ = run(capsys, "train", *common, "--n_epochs", "1", "--lr", "0.001", "--hidden_dim", "16",
+                     "--exclude_sequences", "courtyard_dancing_00")
+    assert code == 0
+    # only --n_epochs and --load_checkpoint are given: lr, the model size and the excluded sequence are the saved run's
+    code, _, err = run(capsys, "train", *common, "--n_epochs", "2", "--load_checkpoint", "true")
+    assert code == 0, err
+    history = json.loads((directory / "history.json").read_text())
+    saved = json.loads((directory / "config.json").read_text())
+    assert len(history) == 2 and history[1]["lr"] == 0.001
+    assert saved["hidden_dim"] == 16 and saved["exclude_sequences"] == ["courtyard_dancing_00"]
