@@ -3,6 +3,7 @@
     python benchmarks/ablations.py                 # every experiment (about an hour on 2 busy cores)
     python benchmarks/ablations.py --only skeleton # experiments whose name contains the text (prints only)
     python benchmarks/ablations.py --seeds 2       # fewer seeds per experiment (prints only)
+    python benchmarks/ablations.py --jobs 2        # experiments in 2 processes (one torch thread each)
 
 Each experiment changes some fields of the shipped 'finetune' recipe and runs the same
 leave-one-sequence-out cross-validation as `posepred cv` once per fine-tuning seed; numbers are out
@@ -19,6 +20,7 @@ import re
 import statistics
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,13 +53,10 @@ EXPERIMENTS = [
     Experiment("shipped recipe: conditional VAE, skeleton step, other person, residual 0.8", FINETUNE),
     Experiment("without the skeleton step", FINETUNE.replace(skeleton=False)),
     Experiment("without the other person", FINETUNE.replace(social=False)),
-    Experiment("free bits 0.1 instead of 0.25 (fine-tuning only)", FINETUNE.replace(free_bits=0.1)),
     Experiment("without the prior-mean term in the loss (own pretraining)", FINETUNE.replace(prior_mean_loss=False),
                PRETRAIN.replace(prior_mean_loss=False)),
     Experiment("previous recipe: the seed's VAE, no skeleton step, no other person (own pretraining)",
                FINETUNE.replace(**PREVIOUS), PRETRAIN.replace(**PREVIOUS)),
-    Experiment("previous recipe + skeleton step (own pretraining)",
-               FINETUNE.replace(**PREVIOUS | {"skeleton": True}), PRETRAIN.replace(**PREVIOUS | {"skeleton": True})),
     Experiment("seed Config, random init, 30 epochs", SEED.replace(n_epochs=30), seeds=1),
     Experiment("seed Config + residual over damped velocity, random init, 30 epochs",
                SEED.replace(n_epochs=30, residual_damping=0.8), seeds=1),
@@ -105,30 +104,37 @@ def run(experiment: Experiment, valid, seeds: int, cache: dict) -> ResultRow:
     return ResultRow(experiment_id(experiment.name), experiment.name, summary)
 
 
+def timed_run(experiment: Experiment, seeds: int) -> tuple[ResultRow, float]:
+    start = time.perf_counter()
+    row = run(experiment, load_split("valid"), seeds, {})
+    return row, time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default=None, help="run the experiments whose name contains this text")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per experiment (default: each one's own)")
+    parser.add_argument("--jobs", type=int, default=1, help="experiments run in this many processes")
     parser.add_argument("--results", default=None, help="results directory (default: results/)")
     args = parser.parse_args()
     valid = load_split("valid")
     baselines = baseline_rows(valid)  # computed here, never copied: the rows to beat
-    rows, seconds, cache = [], {}, {}
-    for experiment in EXPERIMENTS:
-        if args.only and args.only not in experiment.name:
-            continue
-        start = time.perf_counter()
-        row = run(experiment, valid, args.seeds or experiment.seeds, cache)
-        rows.append(row)
-        seconds[row.id] = round(time.perf_counter() - start, 1)
-        m = row.metrics
-        print(f"{experiment.name}: mean14 {m['vim_mean']:.2f} +- {m['vim_mean_sd']:.2f}, 900 ms {m['vim_900']:.2f}, "
-              f"best-of-20 {m['best_of_20_vim_mean']:.2f}, better than damped on "
-              f"{m['samples_better_than_damped']:.1f}/36, {seconds[row.id]:.0f} s", flush=True)
+    chosen = [e for e in EXPERIMENTS if not args.only or args.only in e.name]
+    with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        futures = [pool.submit(timed_run, e, args.seeds or e.seeds) for e in chosen]
+        rows, seconds = [], {}
+        for experiment, future in zip(chosen, futures):
+            row, spent = future.result()  # an interrupt or error ends the run before anything is written
+            rows.append(row)
+            seconds[row.id] = round(spent, 1)
+            m = row.metrics
+            print(f"{experiment.name}: mean14 {m['vim_mean']:.2f} +- {m['vim_mean_sd']:.2f}, 900 ms "
+                  f"{m['vim_900']:.2f}, best-of-20 {m['best_of_20_vim_mean']:.2f}, better than damped on "
+                  f"{m['samples_better_than_damped']:.1f}/36, {spent:.0f} s", flush=True)
     if not args.only and args.seeds is None:
         results = Path(args.results) if args.results else paths.results_dir()
         save_results(results / "ablations.json", baselines + rows, experiments=[r.id for r in rows],
-                     seconds=seconds, notes=NOTES, command="python benchmarks/ablations.py")
+                     seconds=seconds, notes=NOTES, command="python benchmarks/ablations.py --jobs 2")
         atomic_write_text(results / "ablations.md", ablations_markdown(results / "ablations.json"))
         print(f"wrote {results / 'ablations.json'} and ablations.md")
 
