@@ -97,8 +97,10 @@ worst = int(np.argmax(per_sample))
 fig = viz.filmstrip(valid.observed[worst], valid.future[worst], predictions[worst], every=3)
 
 # %% [markdown]
-# The worst samples are fast, large motions (dancing, range-of-motion exercises) where the future
-# is not implied by the past second: the model, like any extrapolation, continues the recent trend.
+# Read the sequence names and the distances above. The worst cases are typically motions that start
+# or change direction inside the 14 future frames (a new arm movement in the range-of-motion
+# exercises, a dance step), not simply the fastest ones: the past second does not announce them, and
+# the model, like any extrapolation, continues the recent trend. The filmstrip shows the worst one.
 #
 # ## Takeaway
 # - Say which metric you print: VIM (cm, summed over joints) or ADE/FDE (m, averaged; rms or mpjpe).
