@@ -281,3 +281,15 @@ def test_kl_annealing_and_free_bits_enter_the_loss(windows):
     torch.manual_seed(1)
     no_kl = derpof_loss(model, observed, future, Config(free_bits=1.0), sample=True, kl_scale=0.0)[0].item()
     assert no_kl < loss(free_bits=1.0)
+
+
+def test_a_checkpoint_of_the_seed_vae_from_before_the_new_fields_still_loads(valid):
+    """checkpoints/seed_vae/: a fold model of the previous recipe, saved before vae/social/skeleton existed."""
+    model, config = load_model("checkpoints/seed_vae/courtyard_hug_00")
+    assert (config.vae, config.social, config.skeleton) == ("seed", False, False)
+    held = valid.subset(valid.sample_mask(include=["courtyard_hug_00"]))
+    observed = torch.as_tensor(held.observed, dtype=torch.float32).flatten(0, 1)
+    future = torch.as_tensor(held.future, dtype=torch.float32).flatten(0, 1)
+    kl = model.eval().kl_per_dimension(observed, future)
+    assert kl.shape == (32,) and kl.max() < 0.01  # its posterior has collapsed: no active dimension
+    assert torch.isfinite(model(observed)).all()
