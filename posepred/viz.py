@@ -253,8 +253,9 @@ def frame_viewer(observed, future=None, predicted=None, labels=None):
     return widgets.VBox([widgets.HBox([sample, person]), show, frame, widgets.HBox([elevation, azimuth]), image])
 
 
-_TABLE_COLUMNS = (("VIM (cm) at", [("vim_100", "100 ms"), ("vim_240", "240 ms"), ("vim_500", "500 ms"),
-                                   ("vim_640", "640 ms"), ("vim_900", "900 ms"), ("vim_mean", "mean of 14")]),
+_TABLE_COLUMNS = (("VIM (cm) at each horizon, and the mean of 14 frames",
+                   [("vim_100", "100 ms"), ("vim_240", "240 ms"), ("vim_500", "500 ms"), ("vim_640", "640 ms"),
+                    ("vim_900", "900 ms"), ("vim_mean", "mean")]),
                   ("ADE / FDE (m)", [("ade_rms", "ADE rms"), ("fde_rms", "FDE rms"), ("ade_mpjpe", "ADE mpjpe"),
                                      ("fde_mpjpe", "FDE mpjpe")]))
 
@@ -276,8 +277,9 @@ class ResultsTable:
         columns = [key for _, group in _TABLE_COLUMNS for key, _ in group]
         best = {key: min((r[key] for r in self.rows.values() if r.get(key) is not None), default=None)
                 for key in columns}
-        style = "padding:2px 8px;text-align:right"
-        head = "".join(f'<th colspan="{len(group)}" style="text-align:center">{html.escape(title)}</th>'
+        style = "padding:2px 5px;text-align:right;white-space:nowrap"
+        head = "".join(f'<th colspan="{len(group)}" style="text-align:center;border-bottom:1px solid #999">'
+                       f'{html.escape(title)}</th>'
                        for title, group in _TABLE_COLUMNS)
         sub = "".join(f'<th style="{style}">{html.escape(name)}</th>' for _, group in _TABLE_COLUMNS
                       for _, name in group)
@@ -288,9 +290,11 @@ class ResultsTable:
                 text = self._cell(key, row.get(key))
                 bold = row.get(key) is not None and row.get(key) == best[key] and len(self.rows) > 1
                 cells.append(f'<td style="{style}">{"<b>" + text + "</b>" if bold else text}</td>')
-            body.append(f'<tr><th style="text-align:left">{html.escape(name)}</th>{"".join(cells)}</tr>')
+            body.append(f'<tr><th style="text-align:left;white-space:nowrap">{html.escape(name)}</th>'
+                        f'{"".join(cells)}</tr>')
         caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
-        return (f"<table>{caption}<thead><tr><th></th>{head}</tr><tr><th>predictor</th>{sub}</tr></thead>"
+        return (f"<table>{caption}<thead><tr><th></th>{head}</tr>"
+                f"<tr><th style='text-align:left'>predictor</th>{sub}</tr></thead>"
                 f"<tbody>{''.join(body)}</tbody></table>")
 
     def __repr__(self) -> str:
