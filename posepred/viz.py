@@ -253,7 +253,7 @@ def frame_viewer(observed, future=None, predicted=None, labels=None):
     return widgets.VBox([widgets.HBox([sample, person]), show, frame, widgets.HBox([elevation, azimuth]), image])
 
 
-_TABLE_COLUMNS = (("VIM (cm) at each horizon, and the mean of 14 frames",
+_TABLE_COLUMNS = (("VIM (cm) by horizon; mean of 14 frames",
                    [("vim_100", "100 ms"), ("vim_240", "240 ms"), ("vim_500", "500 ms"), ("vim_640", "640 ms"),
                     ("vim_900", "900 ms"), ("vim_mean", "mean")]),
                   ("ADE / FDE (m)", [("ade_rms", "ADE rms"), ("fde_rms", "FDE rms"), ("ade_mpjpe", "ADE mpjpe"),
