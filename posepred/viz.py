@@ -45,13 +45,14 @@ def new_axes(figsize=(4, 4)):
 
 
 def draw_skeletons(ax, poses, colour: str, limits=None, title: str | None = None, clear: bool = True,
-                   linewidth: float = 2) -> None:
-    """Draw one frame of every person, ``(persons, 13, 3)`` or ``(13, 3)``, on a 3D axis."""
+                   linewidth: float = 2, person_ids=None) -> None:
+    """Draw one frame of every person, ``(persons, 13, 3)`` or ``(13, 3)``, on a 3D axis; person ``p``
+    (``person_ids[i]`` for the i-th pose when given) gets line style ``PERSON_STYLES[p]``."""
     poses = np.asarray(poses, dtype=float)
     poses = poses[None] if poses.ndim == 2 else poses
     if clear:
         ax.cla()
-    for person, pose in enumerate(poses):
+    for person, pose in zip(person_ids if person_ids is not None else range(len(poses)), poses):
         style = PERSON_STYLES[person % len(PERSON_STYLES)]
         for a, b in BONES:
             ax.plot(pose[[a, b], 0], pose[[a, b], 2], pose[[a, b], 1], style, color=colour, linewidth=linewidth)
@@ -71,11 +72,11 @@ def draw_skeletons(ax, poses, colour: str, limits=None, title: str | None = None
         ax.set_title(title, fontsize=9)
 
 
-def legend_handles(kinds=("input", "truth", "prediction"), n_persons: int = 2) -> list[Line2D]:
+def legend_handles(kinds=("input", "truth", "prediction"), n_persons: int = 2, person_ids=None) -> list[Line2D]:
     """Proxy lines for a legend: one per colour (observed, truth, prediction), one per person style."""
     handles = [Line2D([], [], color=COLOURS[k], linewidth=WIDTHS[k], label=KIND_NAMES[k]) for k in kinds]
     handles += [Line2D([], [], color="black", linestyle=PERSON_STYLES[p % len(PERSON_STYLES)], linewidth=1.5,
-                       label=f"person {p}") for p in range(n_persons)]
+                       label=f"person {p}") for p in (person_ids if person_ids is not None else range(n_persons))]
     return handles
 
 
@@ -121,13 +122,15 @@ def sequence_frames(observed, future=None, predicted=None) -> list[dict]:
     return frames
 
 
-def draw_frame(ax, frames: list[dict], index: int, show=("truth", "prediction"), limits=None) -> None:
+def draw_frame(ax, frames: list[dict], index: int, show=("truth", "prediction"), limits=None,
+               person_ids=None) -> None:
     """Draw frame ``index`` of :func:`sequence_frames`: observed in blue, truth green, prediction red."""
     ax.cla()
     frame = frames[index]
     kinds = ["input"] if "input" in frame else [k for k in show if k in frame]
     for kind in kinds:
-        draw_skeletons(ax, frame[kind], COLOURS[kind], limits, clear=False, linewidth=WIDTHS[kind])
+        draw_skeletons(ax, frame[kind], COLOURS[kind], limits, clear=False, linewidth=WIDTHS[kind],
+                       person_ids=person_ids)
     ax.set_title(f"frame {index:02d} " + ("observed" if "input" in frame else "future"), fontsize=9)
 
 
@@ -154,17 +157,17 @@ def filmstrip(observed, future=None, predicted=None, every: int = 3, size: float
 
 
 def frame_figure(observed, future=None, predicted=None, frame: int = 15, show=("truth", "prediction"),
-                 view=VIEW, size=(5.0, 5.0), figure_class=None):
+                 view=VIEW, size=(5.0, 5.0), figure_class=None, person_ids=None):
     """One frame of one sample as a 3D plot with a legend: the viewer's picture, on the axes of all
     30 frames. ``figure_class=Figure`` makes a figure outside pyplot (nothing is shown by itself)."""
     frames = sequence_frames(observed, future, predicted)
     limits = axis_limits(*[p for p in (observed, future, predicted) if p is not None])
     fig = Figure(figsize=size) if figure_class is Figure else plt.figure(figsize=size)
     ax = fig.add_subplot(projection="3d")
-    draw_frame(ax, frames, min(frame, len(frames) - 1), show, limits)
+    draw_frame(ax, frames, min(frame, len(frames) - 1), show, limits, person_ids)
     ax.view_init(elev=view[0], azim=view[1])
     kinds = ["input"] + [k for k in show if k in frames[-1]]
-    fig.legend(handles=legend_handles(kinds, _as_scene(observed).shape[0]), loc="lower center", ncol=3,
+    fig.legend(handles=legend_handles(kinds, _as_scene(observed).shape[0], person_ids), loc="lower center", ncol=3,
                fontsize=8, frameon=False)
     fig.subplots_adjust(left=0, right=0.95, top=0.93, bottom=0.1)
     return fig
@@ -244,7 +247,8 @@ def frame_viewer(observed, future=None, predicted=None, labels=None):
         pick = slice(None) if person.value < 0 else [person.value]
         parts = [None if a is None else a[sample.value][pick] for a in arrays]
         frame.max = len(sequence_frames(*parts)) - 1
-        image.value = _png(frame_figure(*parts, frame=frame.value, show=show.value,
+        ids = list(range(observed.shape[1])) if person.value < 0 else [person.value]
+        image.value = _png(frame_figure(*parts, frame=frame.value, show=show.value, person_ids=ids,
                                         view=(elevation.value, azimuth.value), figure_class=Figure))
 
     for control in (sample, person, show, frame, elevation, azimuth):
