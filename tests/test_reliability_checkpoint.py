@@ -197,7 +197,7 @@ def test_hand_edited_config_is_detected(tmp_path):
 
 
 def test_first_release_layout_loads_and_is_adopted(tmp_path):
-    shutil.copytree(ckpt.resolve_dir("checkpoints/derpof/folds/courtyard_hug_00"), tmp_path / "old")
+    shutil.copytree(ckpt.resolve_dir("checkpoints/seed_vae/courtyard_hug_00"), tmp_path / "old")
     old = tmp_path / "old"
     for name in (ckpt.MANIFEST, "training_state.pt"):
         (old / name).unlink(missing_ok=True)
@@ -487,7 +487,7 @@ def test_extending_a_run_is_quiet_other_training_options_are_reported(one_epoch,
 def test_kill_at_every_file_operation_of_a_first_save(tmp_path, monkeypatch, start):
     """Adopting a directory without manifest, or saving into a new one: after a kill at any
     operation the directory holds the old weights, the new ones, or (new directory) cleanly none."""
-    old_dir = ckpt.resolve_dir("checkpoints/derpof/folds/courtyard_hug_00")
+    old_dir = ckpt.resolve_dir("checkpoints/seed_vae/courtyard_hug_00")
     old = _weights(ckpt.load_model(old_dir)[0])
     torch.manual_seed(3)
     new_model = DeRPoF(residual_damping=0.8)
