@@ -53,6 +53,10 @@ EXPERIMENTS = [
     Experiment("shipped recipe: conditional VAE, skeleton step, other person, residual 0.8", FINETUNE),
     Experiment("without the skeleton step", FINETUNE.replace(skeleton=False)),
     Experiment("without the other person", FINETUNE.replace(social=False)),
+    Experiment("free bits 0.25 nats per dimension instead of 1 (own pretraining)", FINETUNE.replace(free_bits=0.25),
+               PRETRAIN.replace(free_bits=0.25)),
+    Experiment("free bits 2 nats per dimension instead of 1 (own pretraining)", FINETUNE.replace(free_bits=2.0),
+               PRETRAIN.replace(free_bits=2.0)),
     Experiment("without the prior-mean term in the loss (own pretraining)", FINETUNE.replace(prior_mean_loss=False),
                PRETRAIN.replace(prior_mean_loss=False)),
     Experiment("previous recipe: the seed's VAE, no skeleton step, no other person (own pretraining)",
@@ -144,8 +148,8 @@ Times are wall seconds on 2 CPU cores shared with other work and vary with load.
 oracle (the sample nearest the truth, per person): it measures how much the samples cover, not
 accuracy. The seed's VAE collapses: its encoder sees only the past, which the decoder already gets,
 so z carries nothing the reconstruction needs and KL pulls it onto the prior (0 active dimensions).
-The conditional VAE's recognition network sees the future, and free bits keep each dimension's KL
-up to 0.25 nats unpenalised."""
+The conditional VAE's recognition network sees the future, and free bits leave each dimension's KL
+unpenalised up to 1 nat."""
 
 
 if __name__ == "__main__":
