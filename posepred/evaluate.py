@@ -33,13 +33,12 @@ from .checkpoint import atomic_write_text, load_config, load_model, resolve_dir
 from .config import Config
 from .data import N_FUTURE, SomofSplit
 from .errors import CheckpointError, DataError
-from .metrics import apd, bone_drift, samples_better_than, summary, vim_per_frame
+from .metrics import ACTIVE_KL_NATS, apd, bone_drift, samples_better_than, summary, vim_per_frame
 from .skeleton import N_COORDS, N_JOINTS
 
 PUBLISHED_TEST_ROW = {  # Parsaeifard et al. 2021, SoMoF 3DPW test server; VIM only
     "vim_100": 19.53, "vim_240": 36.89, "vim_500": 68.29, "vim_640": 85.45, "vim_900": 118.21}
 BEST_OF = (1, 5, 20)  # K of the best-of-K (oracle) rows
-ACTIVE_KL_NATS = 0.01  # a latent dimension is active when its KL on valid exceeds this
 
 # Stable ids of the predictors (result files and code use these) and their display labels.
 LABELS = {

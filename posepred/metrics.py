@@ -16,6 +16,7 @@ from .skeleton import RIGID_BONES, bone_lengths
 
 HORIZON_FRAMES = (1, 3, 7, 9, 13)  # 0-based future frame index of each reported horizon
 HORIZON_MS = (100, 240, 500, 640, 900)
+ACTIVE_KL_NATS = 0.01  # a latent dimension is active when its KL on held-out data exceeds this (nats)
 
 
 def _pair(prediction, target) -> tuple[torch.Tensor, torch.Tensor]:

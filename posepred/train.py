@@ -22,15 +22,12 @@ from . import checkpoint as ckpt
 from .config import MODEL_FIELDS, Config
 from .data import N_OBSERVED, augment
 from .errors import ConfigError, DataError
-from .metrics import summary
+from .metrics import ACTIVE_KL_NATS, summary
 from .models import DeRPoF, kl_divergence, resolve_device
 from .motion import positions_to_velocities, split_global_local
 from .windows import as_window_set
 
 __all__ = ["Config", "Trainer", "TrainingDiverged", "derpof_loss", "format_record"]
-
-
-ACTIVE_DIM_NATS = 0.01  # a latent dimension is active when its KL on held-out data exceeds this
 
 
 class TrainingDiverged(RuntimeError):
@@ -287,7 +284,7 @@ class Trainer:
         metrics = summary(predicted, future)
         record = {"valid_loss": loss.item(), **{f"valid_{k}": v for k, v in metrics.items()}}
         kl = self.model.kl_per_dimension(observed, future, partner).tolist()
-        return record | {"valid_kl_per_dim": kl, "valid_active_dims": sum(k > ACTIVE_DIM_NATS for k in kl)}
+        return record | {"valid_kl_per_dim": kl, "valid_active_dims": sum(k > ACTIVE_KL_NATS for k in kl)}
 
     def _kept(self) -> str:
         """What is on disk after a stop: the last finished epoch's checkpoint, or none."""
