@@ -135,9 +135,14 @@ NOTES = {
 }
 
 
+COUNTS = ("samples_better_than_damped",)  # metrics that count things: printed as whole numbers
+
+
 def format_value(key: str, value: float | None) -> str:
     if value is None:
         return "-"
+    if key in COUNTS:
+        return f"{value:.0f}"
     return f"{value:.4f}" if key.startswith(("ade", "fde")) else f"{value:.2f}"
 
 
