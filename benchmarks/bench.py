@@ -3,6 +3,7 @@
     python benchmarks/bench.py                 # training steps, threads, inference, memory vs corpus size
     python benchmarks/bench.py --cv            # also time a full `posepred cv`
     python benchmarks/bench.py --quick         # fewer repeats, no memory rows
+    python benchmarks/bench.py --profile       # where a default training step spends its time
 
 Every comparison is measured side by side: the variants of one table are timed in turn, round
 after round, and each figure is the median over rounds, so load from other processes falls on
@@ -118,11 +119,31 @@ def memory_table() -> None:
         print(f"  {windows:>9,} {peak:>9,.0f} {windows * 30 * 39 * 8 / 2**20:>34,.0f} MiB")
 
 
+def profile_table(batch, steps: int = 10) -> None:
+    """The operators a default training step spends its time in (torch.profiler, self time)."""
+    from torch.profiler import profile
+    step = training_step(Config(), batch, torch.float32)
+    for _ in range(3):
+        step()
+    with profile() as prof:
+        for _ in range(steps):
+            step()
+    events = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
+    total = sum(e.self_cpu_time_total for e in events)
+    print(f"\nwhere a default training step (float32, batch 120) spends its time, {steps} steps:")
+    for event in events[:12]:
+        share = 100 * event.self_cpu_time_total / total
+        print(f"  {event.key:<45} {share:5.1f}%  {event.count // steps:>5} calls/step")
+    rnn = sum(e.self_cpu_time_total for e in events if "rnn" in e.key)
+    print(f"  the encoders' LSTM layers (mkldnn rnn, forward and backward): {100 * rnn / total:.0f}% of the step")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--quick", action="store_true", help="5 rounds, no memory table")
     parser.add_argument("--cv", action="store_true", help="also time a full cross-validation run")
+    parser.add_argument("--profile", action="store_true", help="also profile a default training step")
     args = parser.parse_args()
     rounds = 5 if args.quick else args.rounds
 
@@ -147,6 +168,8 @@ def main() -> None:
         print(f"  {name:<40} {120 / seconds:>8,.0f} seq/s  {reference / seconds:>5.2f}x reference")
 
     threads_table(batch, rounds)
+    if args.profile:
+        profile_table(batch)
 
     model = DeRPoF(**shipped.model_kwargs()).eval()
     latency = side_by_side({"z": lambda: predict(model, test.observed),
