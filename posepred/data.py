@@ -14,6 +14,7 @@ import json
 import math
 import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,44 +54,48 @@ def max_json_bytes() -> int:
     return int(megabytes * (1 << 20))
 
 
+@contextmanager
+def _faults_named(path: Path, messages: dict):
+    """Turn the exceptions listed in ``messages`` (type -> function of the exception giving the text;
+    the first matching type wins) into one-line DataErrors naming ``path``."""
+    try:
+        yield
+    except DataError:
+        raise
+    except tuple(messages) as exc:
+        text = next(describe(exc) for kind, describe in messages.items() if isinstance(exc, kind))
+        raise DataError(f"{path}: {text}") from exc
+
+
 def _read_bytes(path: Path) -> bytes:
     """A data file's bytes: a regular file, readable, within the size cap."""
     if not path.is_file():
         raise DataError(f"{path}: file not found" if not path.exists() else f"{path}: not a regular file")
     cap = max_json_bytes()
-    try:
+    too_large = f"larger than the {cap / (1 << 20):.0f} MB cap on input JSON (raise it with POSEPRED_MAX_JSON_MB)"
+    with _faults_named(path, {
+            PermissionError: lambda exc: "permission denied",
+            MemoryError: lambda exc: "not enough memory to read it (lower POSEPRED_MAX_JSON_MB?)",
+            OSError: lambda exc: f"unreadable ({exc.strerror or type(exc).__name__})"}):
         size = path.stat().st_size
         if size > cap:
-            raise DataError(f"{path}: {size / (1 << 20):.0f} MB, larger than the {cap / (1 << 20):.0f} MB cap on "
-                            "input JSON (raise it with POSEPRED_MAX_JSON_MB)")
+            raise DataError(f"{path}: {size / (1 << 20):.0f} MB, {too_large}")
         with open(path, "rb") as handle:
             data = handle.read(cap + 1)
-    except PermissionError as exc:
-        raise DataError(f"{path}: permission denied") from exc
-    except MemoryError as exc:
-        raise DataError(f"{path}: not enough memory to read it (lower POSEPRED_MAX_JSON_MB?)") from exc
-    except OSError as exc:
-        raise DataError(f"{path}: unreadable ({exc.strerror or type(exc).__name__})") from exc
     if len(data) > cap:
-        raise DataError(f"{path}: larger than the {cap / (1 << 20):.0f} MB cap on input JSON "
-                        "(raise it with POSEPRED_MAX_JSON_MB)")
+        raise DataError(f"{path}: {too_large}")
     return data
 
 
 def _parse_json(path: Path, data: bytes):
     """Strict JSON (NaN and Infinity are not JSON) with one-line DataErrors naming ``path``."""
-    try:
+    with _faults_named(path, {
+            UnicodeDecodeError: lambda exc: "not UTF-8 text (binary or corrupted file)",
+            json.JSONDecodeError: lambda exc: f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+            MemoryError: lambda exc: "not enough memory to parse it (lower POSEPRED_MAX_JSON_MB?)",
+            RecursionError: lambda exc: "unreadable JSON (nested too deeply)",
+            ValueError: lambda exc: f"unreadable JSON ({exc})"}):
         return json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text (binary or corrupted file)") from exc
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
-    except MemoryError as exc:
-        raise DataError(f"{path}: not enough memory to parse it (lower POSEPRED_MAX_JSON_MB?)") from exc
-    except RecursionError as exc:
-        raise DataError(f"{path}: unreadable JSON (nested too deeply)") from exc
-    except ValueError as exc:
-        raise DataError(f"{path}: unreadable JSON ({exc})") from exc
 
 
 def _read_json(path: Path):
