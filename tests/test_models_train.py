@@ -293,3 +293,18 @@ def test_a_checkpoint_of_the_seed_vae_from_before_the_new_fields_still_loads(val
     kl = model.eval().kl_per_dimension(observed, future)
     assert kl.shape == (32,) and kl.max() < 0.01  # its posterior has collapsed: no active dimension
     assert torch.isfinite(model(observed)).all()
+
+
+def test_the_shipped_model_keeps_every_rigid_bone_on_the_test_split():
+    """README: `posepred test` output keeps every rigid bone within 0.001% of its observed length."""
+    from posepred.data import load_split
+    from posepred.evaluate import predict
+    from posepred.skeleton import rigid_bone_lengths
+
+    test = load_split("test")
+    model, config = load_model("checkpoints/derpof")
+    assert config.skeleton
+    for predictions in (predict(model, test.observed), predict(model, test.observed, n_samples=3)):
+        observed = rigid_bone_lengths(test.observed[:, :, -1])[..., None, :]
+        drift = np.abs(rigid_bone_lengths(predictions) / observed - 1)
+        assert drift.max() < 1e-5
