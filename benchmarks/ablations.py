@@ -27,13 +27,14 @@ from pathlib import Path
 import numpy as np
 
 from posepred import paths
-from posepred.checkpoint import atomic_write_text
 from posepred.config import RECIPES, Config
 from posepred.cv import cross_validate
 from posepred.data import load_split
-from posepred.evaluate import ResultRow, baseline_rows, save_results
+from posepred.evaluate import baseline_rows
+from posepred.files import atomic_write_text
 from posepred.mocap import load_corpus_windows
 from posepred.report import ablations_markdown
+from posepred.results import ResultRow, save_results
 from posepred.train import Trainer
 
 SEED, PRETRAIN, FINETUNE = RECIPES["seed"], RECIPES["pretrain"], RECIPES["finetune"]

@@ -1,4 +1,4 @@
-"""Atomic file writes, checkpoint sets that are never torn, and one writer per directory.
+"""Checkpoint sets that are never torn: saving and loading models and training states.
 
 A checkpoint directory keeps one complete *set* at its top level, readable by a person:
 
@@ -23,19 +23,18 @@ checks them against ``manifest.json``, and falls back to ``.previous/`` when the
 kill or a full disk at any instant leaves either the previous or the new set loadable, never a
 mix. Directories without a manifest (the first release's layout) load as they are; the next
 save adopts them. A save fails at once when another process holds the directory's lock
-(``.lock``, ``fcntl.flock``); :class:`posepred.train.Trainer` holds it for a whole run.
+(``.lock``, :class:`posepred.lock.DirectoryLock`); :class:`posepred.train.Trainer` holds it for a
+whole run. Atomic single-file writes live in :mod:`posepred.files` (re-exported here).
 """
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import io
 import json
 import os
 import pickle
 import stat
-import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -43,192 +42,30 @@ from pathlib import Path
 import torch
 
 from .config import MODEL_FIELDS, Config
-from .errors import CheckpointError, ConfigError, OptionError
+from .errors import CheckpointError, ConfigError
+from .files import (  # noqa: F401 - re-exported: their old home
+    atomic_torch_save,
+    atomic_write_bytes,
+    atomic_write_text,
+    fsync_dir,
+    refuse_special,
+    torch_bytes,
+    write_new_file,
+)
+from .lock import LOCK, DirectoryLock  # noqa: F401 - LOCK re-exported: its old home
 from .models import DeRPoF
 from .paths import resolve_relative
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX: no OS lock
-    fcntl = None
 
 FILES = ("checkpoint_g.pt", "checkpoint_l.pt", "config.json")
 SET_FILES = FILES + ("training_state.pt", "history.json")
 MANIFEST = "manifest.json"
 PREVIOUS = ".previous"
 INCOMING = ".incoming"
-LOCK = ".lock"
 FORMAT = 2
 MAX_MANIFEST_BYTES = 1 << 20
 MAX_FILE_BYTES = 1 << 30  # no file of a set is near this; a larger one is not a checkpoint
 
 
-# -- atomic single files -----------------------------------------------------------------------
-def _refuse_special(path: Path, error=OptionError) -> None:
-    """Refuse to replace a symlink, FIFO, directory, device or socket at ``path``."""
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise error(f"{path}: cannot inspect ({exc.strerror})") from exc
-    kinds = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISDIR, "a directory"),
-             (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))
-    for test, kind in kinds:
-        if test(mode):
-            raise error(f"{path}: is {kind}; refusing to replace it (give the path of a regular file)")
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - some file systems do not open directories
-        return
-    try:
-        os.fsync(fd)
-    except OSError as exc:
-        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):  # some file systems cannot
-            raise
-    finally:
-        os.close(fd)
-
-
-def _write_file(path: Path, data: bytes) -> None:
-    """Write ``data`` to a new file ``path`` (which must not exist) and fsync it."""
-    umask = os.umask(0)
-    os.umask(umask)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 & ~umask)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _mkdir(directory: Path, error=OptionError) -> None:
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except FileExistsError as exc:
-        raise error(f"{directory}: exists and is not a directory") from exc
-    except OSError as exc:
-        raise error(f"{directory}: cannot create directory ({exc.strerror})") from exc
-    if not directory.is_dir():
-        raise error(f"{directory}: not a directory")
-
-
-def atomic_write_bytes(path: str | Path, data: bytes, error=OptionError) -> None:
-    """Write to a temporary file in the same directory, fsync, then rename over ``path``.
-
-    ``path`` must be a regular file or absent: a symlink, FIFO or directory is refused with
-    ``error`` (an :class:`OptionError` by default). A failing write (full disk, permissions)
-    raises ``error`` naming the file and leaves the previous content and no temporary file.
-    """
-    path = Path(path)
-    _mkdir(path.parent, error)
-    _refuse_special(path, error)
-    tmp = None
-    try:
-        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(handle)
-        os.unlink(tmp)
-        _write_file(Path(tmp), data)
-        os.replace(tmp, path)
-        tmp = None
-        _fsync_dir(path.parent)
-    except OSError as exc:
-        raise error(f"{path}: cannot write ({exc.strerror or exc})") from exc
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except BaseException:  # noqa: S110 - best effort; the original error matters
-                pass
-
-
-def atomic_write_text(path: str | Path, text: str, error=OptionError) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"), error)
-
-
-def _torch_bytes(obj) -> bytes:
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    return buffer.getvalue()
-
-
-def atomic_torch_save(obj, path: str | Path) -> None:
-    atomic_write_bytes(path, _torch_bytes(obj), CheckpointError)
-
-
-# -- one writer per directory ------------------------------------------------------------------
-class DirectoryLock:
-    """An exclusive ``fcntl.flock`` on ``directory/.lock``, held until :meth:`release`.
-
-    A second holder, in this or another process, gets a :class:`CheckpointError` at once naming
-    the holder's pid. The lock file holds the pid and is removed on release.
-    """
-
-    def __init__(self, directory: str | Path):
-        self.directory = Path(directory)
-        self.fd: int | None = None
-
-    def acquire(self) -> DirectoryLock:
-        _mkdir(self.directory, CheckpointError)
-        path = self.directory / LOCK
-        if fcntl is None:  # pragma: no cover
-            return self
-        for _ in range(20):
-            try:
-                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-            except OSError as exc:
-                raise CheckpointError(f"{path}: cannot create the lock file ({exc.strerror})") from exc
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
-                os.close(fd)
-                mine = " (this process)" if holder == str(os.getpid()) else ""
-                raise CheckpointError(f"{self.directory}: another run (pid {holder}{mine}) is writing checkpoints "
-                                      "here; wait for it to finish or choose another --checkpoint-dir") from None
-            try:  # the holder before us may have removed the file after we opened it: retry
-                same = os.path.samestat(os.fstat(fd), os.stat(path))
-            except FileNotFoundError:
-                same = False
-            if same:
-                os.ftruncate(fd, 0)
-                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-                self.fd = fd
-                return self
-            os.close(fd)
-        raise CheckpointError(f"{path}: could not take the lock (the file keeps changing)")  # pragma: no cover
-
-    def release(self) -> None:
-        if self.fd is None:
-            return
-        fd, self.fd = self.fd, None
-        try:
-            os.unlink(self.directory / LOCK)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)  # closing drops the flock
-
-    @property
-    def held(self) -> bool:
-        return self.fd is not None or fcntl is None
-
-    def covers(self, directory: str | Path) -> bool:
-        return self.held and os.path.realpath(directory) == os.path.realpath(self.directory)
-
-    def __enter__(self) -> DirectoryLock:
-        return self.acquire()
-
-    def __exit__(self, *exc) -> None:
-        self.release()
-
-
-# -- checkpoint sets ---------------------------------------------------------------------------
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -495,11 +332,11 @@ def _keep_previous(directory: Path) -> None:
     os.mkdir(staging)
     for name in manifest["files"]:
         os.link(directory / name, staging / name)
-    _write_file(staging / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
-    _fsync_dir(staging)
+    write_new_file(staging / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
+    fsync_dir(staging)
     _remove_tree(directory / PREVIOUS)
     os.rename(staging, directory / PREVIOUS)
-    _fsync_dir(directory)
+    fsync_dir(directory)
     if adopted:
         atomic_write_bytes(directory / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode(),
                            CheckpointError)
@@ -528,9 +365,9 @@ def _roll_back(directory: Path) -> None:
 
 
 def _write_set(directory: Path, files: dict[str, bytes]) -> None:
-    _refuse_special(directory / MANIFEST, CheckpointError)
+    refuse_special(directory / MANIFEST, CheckpointError)
     for name in files:
-        _refuse_special(directory / name, CheckpointError)
+        refuse_special(directory / name, CheckpointError)
     for leftover in [*directory.glob(".*.restore"), *directory.glob(f".{MANIFEST}.*.tmp")]:
         os.unlink(leftover)  # from a save that was killed
     _keep_previous(directory)
@@ -538,18 +375,18 @@ def _write_set(directory: Path, files: dict[str, bytes]) -> None:
     _remove_tree(incoming)
     os.mkdir(incoming)
     for name, data in files.items():
-        _write_file(incoming / name, data)
-    _write_file(incoming / MANIFEST, _manifest_bytes(files))
-    _fsync_dir(incoming)
+        write_new_file(incoming / name, data)
+    write_new_file(incoming / MANIFEST, _manifest_bytes(files))
+    fsync_dir(incoming)
     try:
         for name in files:  # the top level is mixed from here until the manifest is replaced
             os.replace(incoming / name, directory / name)
-        _fsync_dir(directory)
+        fsync_dir(directory)
         os.replace(incoming / MANIFEST, directory / MANIFEST)  # the commit point
     except Exception:
         _roll_back(directory)
         raise
-    _fsync_dir(directory)
+    fsync_dir(directory)
     try:  # saved; what follows only tidies up (a failure here is tidied by the next save)
         for name in SET_FILES:
             if name not in files and (directory / name).is_file():
@@ -570,11 +407,11 @@ def save_checkpoint(directory: str | Path, model: DeRPoF, config: Config, traini
     (full disk, permissions) raises :class:`CheckpointError`; the previous set stays loadable.
     """
     directory = Path(directory)
-    files = {"checkpoint_g.pt": _torch_bytes(model.net_g.state_dict()),
-             "checkpoint_l.pt": _torch_bytes(model.net_l.state_dict()),
+    files = {"checkpoint_g.pt": torch_bytes(model.net_g.state_dict()),
+             "checkpoint_l.pt": torch_bytes(model.net_l.state_dict()),
              "config.json": config.to_json().encode()}
     if training_state is not None:
-        files["training_state.pt"] = _torch_bytes(training_state)
+        files["training_state.pt"] = torch_bytes(training_state)
     if history is not None:
         files["history.json"] = json.dumps(history, indent=1).encode()
     own = None

@@ -21,9 +21,7 @@ from .config import RECIPES, Config
 from .data import load_split, split_windows
 from .errors import DataError, OptionError
 from .evaluate import (
-    check_finite,
     held_out_sequences,
-    label_of,
     load_folds,
     predict,
     predict_checkpoint,
@@ -32,6 +30,7 @@ from .evaluate import (
 )
 from .metrics import format_table
 from .models import resolve_device
+from .results import check_finite, label_of
 from .runtime import configure_threads
 from .train import Trainer, format_record
 

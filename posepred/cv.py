@@ -26,29 +26,25 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .baselines import DEFAULT_DAMPING, fit_damping_factor
-from .checkpoint import atomic_write_bytes
 from .config import Config
 from .data import SomofSplit, load_split, split_windows
 from .evaluate import (
     ACTIVE_KL_NATS,
     BEST_OF,
-    PUBLISHED_TEST_ROW,
-    ResultRow,
     baseline_predictions,
     baseline_rows,
     diversity,
     flat_poses,
     ground_truth_row,
-    label_of,
     out_of_fold_predictions,
     predict_folds,
     row,
-    rows_by_id,
     sample_rows,
-    save_results,
     vim_curves,
     write_poses_json,
 )
+from .files import atomic_write_bytes
+from .results import PUBLISHED_TEST_ROW, ResultRow, label_of, rows_by_id, save_results
 from .train import Trainer
 
 __all__ = ["CVResult", "cross_validate", "fold_config", "out_of_fold_predictions", "score_folds",

@@ -19,10 +19,10 @@ import re
 import sys
 from pathlib import Path
 
-from .checkpoint import atomic_write_text
 from .errors import DataError
-from .evaluate import ResultRow, load_results
+from .files import atomic_write_text
 from .metrics import COLUMNS, DRIFT_COLUMNS, VIM_COLUMNS, format_table, format_value
+from .results import ResultRow, load_results
 
 MARKER = re.compile(r"(<!-- results:(?P<name>[\w.-]+) -->\n)(?P<body>.*?)(<!-- /results -->)", re.S)
 # One number in prose: <!-- value:FILE:ID:METRIC -->48.66<!-- /value --> (FILE without .json)

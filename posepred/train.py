@@ -22,6 +22,7 @@ from . import checkpoint as ckpt
 from .config import MODEL_FIELDS, Config
 from .data import N_OBSERVED, augment
 from .errors import ConfigError, DataError
+from .lock import DirectoryLock
 from .metrics import ACTIVE_KL_NATS, summary
 from .models import DeRPoF, kl_divergence, resolve_device
 from .motion import positions_to_velocities, split_global_local
@@ -303,7 +304,7 @@ class Trainer:
         stops at once) and a complete set is saved after every epoch. Ctrl-C keeps the last finished
         epoch's set, says how to resume, and re-raises KeyboardInterrupt.
         """
-        lock = ckpt.DirectoryLock(self.config.checkpoint_dir).acquire() if self.save else None
+        lock = DirectoryLock(self.config.checkpoint_dir).acquire() if self.save else None
         self._lock = lock
         bar = tqdm(range(self.epoch, self.config.n_epochs), desc="epochs", disable=not self.progress,
                    initial=self.epoch, total=self.config.n_epochs)

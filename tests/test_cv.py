@@ -6,14 +6,13 @@ import pytest
 from posepred.config import Config
 from posepred.cv import cross_validate, write_cv_results
 from posepred.evaluate import (
-    load_results,
-    load_samples,
     out_of_fold,
     out_of_fold_predictions,
     predict_checkpoint,
     scoring_for,
 )
 from posepred.metrics import summary
+from posepred.results import load_results, load_samples
 from posepred.train import Trainer
 
 

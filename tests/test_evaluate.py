@@ -8,16 +8,13 @@ import pytest
 from posepred.config import Config
 from posepred.errors import DataError
 from posepred.evaluate import (
-    ResultRow,
     baseline_predictions,
     baseline_rows,
     held_out_sequences,
-    label_of,
-    load_results,
     row,
-    save_results,
     scoring_for,
 )
+from posepred.results import ResultRow, label_of, load_results, save_results
 
 
 def config_dir(path, **fields):

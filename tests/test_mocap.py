@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from posepred.bvh import quaternion_to_rotmat, read_bvh
 from posepred.data import DataError, load_split, mirror
 from posepred.mocap import (
     MAX_STEP_30HZ,
@@ -12,8 +13,6 @@ from posepred.mocap import (
     facing_chirality,
     load_corpus_clips,
     load_corpus_windows,
-    quaternion_to_rotmat,
-    read_bvh,
     read_cmu_txt,
     resample,
     split_at_jumps,

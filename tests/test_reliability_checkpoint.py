@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 from posepred import checkpoint as ckpt
 from posepred.config import Config
 from posepred.errors import CheckpointError, ConfigError, OptionError
+from posepred.files import atomic_write_text, torch_bytes
+from posepred.lock import LOCK
 from posepred.models import DeRPoF
 from posepred.train import Trainer, TrainingDiverged
 
@@ -150,7 +152,7 @@ def test_fault_at_every_file_operation_of_a_save(straight, windows, tmp_path, mo
         resumed = Trainer(TINY.replace(checkpoint_dir=str(directory), load_checkpoint=True), windows, progress=False)
         resumed.fit()
         assert torch.equal(_weights(resumed.model), final), k
-        assert not (directory / ckpt.LOCK).exists()
+        assert not (directory / LOCK).exists()
         names = sorted(p.name for p in directory.iterdir())
         assert names == sorted(ckpt.SET_FILES + (ckpt.MANIFEST,)), (k, names)  # tidied by the next save
         shutil.rmtree(directory)
@@ -240,8 +242,8 @@ def test_weights_must_have_the_dtype_and_shape_the_config_implies(tmp_path, faul
         state[key] = state[key].to_sparse()
     elif fault == "not-tensor":
         state[key] = [1.0, 2.0]
-    (tmp_path / "checkpoint_g.pt").write_bytes(ckpt._torch_bytes(state))
-    (tmp_path / "checkpoint_l.pt").write_bytes(ckpt._torch_bytes(model.net_l.state_dict()))
+    (tmp_path / "checkpoint_g.pt").write_bytes(torch_bytes(state))
+    (tmp_path / "checkpoint_l.pt").write_bytes(torch_bytes(model.net_l.state_dict()))
     (tmp_path / "config.json").write_text(Config().to_json())
     with pytest.raises(CheckpointError, match="checkpoint_g.pt"):
         ckpt.load_model(tmp_path)
@@ -259,7 +261,7 @@ def test_manifest_faults(tmp_path):
 # -- one writer per directory ------------------------------------------------------------------
 HOLD_LOCK = textwrap.dedent("""
     import sys, time
-    from posepred.checkpoint import DirectoryLock
+    from posepred.lock import DirectoryLock
     lock = DirectoryLock(sys.argv[1]).acquire()
     print("locked", flush=True)
     time.sleep(60)
@@ -306,14 +308,14 @@ def test_atomic_write_refuses_special_files(tmp_path, kind):
     else:
         path.mkdir()
     with pytest.raises(OptionError, match="refusing to replace"):
-        ckpt.atomic_write_text(path, "new")
+        atomic_write_text(path, "new")
     assert target.read_text() == "keep" and (path.is_symlink() or path.exists())
 
 
 def test_atomic_write_under_a_file(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(OptionError, match="not a directory"):
-        ckpt.atomic_write_text(tmp_path / "file" / "out.json", "new")
+        atomic_write_text(tmp_path / "file" / "out.json", "new")
 
 
 def test_test_out_symlink_is_refused(tmp_path, capsys):
@@ -376,7 +378,7 @@ def test_ctrl_c_keeps_last_epoch_says_how_to_resume_and_reraises(straight, windo
         trainer.fit()
     out = capsys.readouterr().out
     assert "epoch 1" in out and "--load_checkpoint true" in out
-    assert not (tmp_path / ckpt.LOCK).exists()
+    assert not (tmp_path / LOCK).exists()
     assert ckpt.load_training_state(tmp_path)["epoch"] == 1
     resumed = Trainer(TINY.replace(checkpoint_dir=str(tmp_path), load_checkpoint=True), windows, progress=False)
     resumed.fit()
@@ -448,7 +450,7 @@ def test_unusable_training_state(one_epoch, windows, fault):
         state["torch_rng"] = torch.zeros(3)
     else:
         state = [state]
-    (one_epoch / "training_state.pt").write_bytes(ckpt._torch_bytes(state))
+    (one_epoch / "training_state.pt").write_bytes(torch_bytes(state))
     with pytest.raises(CheckpointError, match="training_state.pt"):
         Trainer(TINY.replace(checkpoint_dir=str(one_epoch), load_checkpoint=True), windows, progress=False)
 
@@ -466,7 +468,7 @@ def test_second_posepred_train_on_one_directory_exits_2_naming_the_pid(tmp_path,
         holder.wait()
     err = capsys.readouterr().err
     assert code == 2 and f"another run (pid {holder.pid})" in err and len(err.strip().splitlines()) == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == [ckpt.LOCK]  # nothing written but the dead run's lock
+    assert sorted(p.name for p in tmp_path.iterdir()) == [LOCK]  # nothing written but the dead run's lock
 
 
 def test_extending_a_run_is_quiet_other_training_options_are_reported(one_epoch, windows, capsys):

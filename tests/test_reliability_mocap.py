@@ -11,14 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from posepred.bvh import BVH_TO_SOMOF, read_bvh
 from posepred.cli import main
 from posepred.data import DataError
 from posepred.mocap import (
-    BVH_TO_SOMOF,
     CMU_JOINTS,
     STORED_HZ,
     load_corpus_clips,
-    read_bvh,
     read_cmu_skeleton,
     read_cmu_txt,
     resample,

@@ -6,8 +6,8 @@ import pytest
 
 from posepred import paths
 from posepred.errors import DataError
-from posepred.evaluate import ResultRow, load_results, save_results
 from posepred.report import BLOCKS, MARKER, fill_readme, generated_files, report
+from posepred.results import ResultRow, load_results, save_results
 
 RESULTS = paths.REPO_ROOT / "results" if paths.REPO_ROOT else None
 needs_repo = pytest.mark.skipif(RESULTS is None or not (RESULTS / "valid_cv.json").is_file(),

@@ -1,0 +1,124 @@
+"""Result rows and result files: a :class:`ResultRow` is one table row with a stable ``id``
+(``derpof``, ``derpof_best_of_20``, ``damped_velocity``, ...) and a display ``label``;
+:func:`save_results` / :func:`load_results` write and read ``results/*.json`` (rows keyed by id),
+:func:`load_samples` reads ``results/valid_oof_samples.npz``. :mod:`posepred.evaluate` makes the rows.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .baselines import DEFAULT_DAMPING
+from .data import N_FUTURE
+from .errors import DataError
+from .files import atomic_write_text
+from .skeleton import N_COORDS, N_JOINTS
+
+PUBLISHED_TEST_ROW = {  # Parsaeifard et al. 2021, SoMoF 3DPW test server; VIM only
+    "vim_100": 19.53, "vim_240": 36.89, "vim_500": 68.29, "vim_640": 85.45, "vim_900": 118.21}
+# Stable ids of the predictors (result files and code use these) and their display labels.
+LABELS = {
+    "derpof": "DeRPoF (z = mean)",
+    "damped_velocity": f"damped velocity {DEFAULT_DAMPING:g}",
+    "damped_velocity_fitted": "damped velocity, factor fitted per fold",
+    "constant_velocity": "constant velocity",
+    "zero_velocity": "zero velocity",
+    "ground_truth": "ground truth",
+    "derpof_published_test": "DeRPoF published, TEST split (Parsaeifard et al. 2021; not comparable)",
+}
+
+
+def best_of_id(k: int) -> str:
+    return f"derpof_best_of_{k}"
+
+
+def label_of(row_id: str) -> str:
+    """Display label of a row id (best-of-K ids included; unknown ids label themselves)."""
+    if row_id.startswith("derpof_best_of_"):
+        return f"DeRPoF best-of-{row_id.rsplit('_', 1)[1]} (oracle: the sample nearest the truth)"
+    return LABELS.get(row_id, row_id)
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One predictor's scores: ``metrics`` keys as in :func:`posepred.metrics.summary` (VIM cm,
+    ADE/FDE m) and :func:`posepred.metrics.bone_drift` (%); ``id`` is stable, ``label`` for display."""
+
+    id: str
+    label: str
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "label": self.label, "metrics": self.metrics}
+
+    @classmethod
+    def from_dict(cls, value, source: str = "results") -> ResultRow:
+        if not isinstance(value, dict) or not isinstance(value.get("id"), str) \
+                or not isinstance(value.get("metrics"), dict):
+            raise DataError(f"{source}: a result row must be an object with 'id' and 'metrics'")
+        return cls(value["id"], str(value.get("label", value["id"])), dict(value["metrics"]))
+
+
+def rows_by_id(rows: Iterable[ResultRow]) -> dict[str, ResultRow]:
+    """``{id: row}``, refusing duplicate ids."""
+    result = {}
+    for row in rows:
+        if row.id in result:
+            raise ValueError(f"duplicate result row id '{row.id}'")
+        result[row.id] = row
+    return result
+
+
+def check_finite(metrics: dict[str, float], source: str) -> dict[str, float]:
+    """``metrics`` unchanged, or a :class:`DataError` naming ``source`` and the non-finite metrics."""
+    bad = sorted(k for k, v in metrics.items() if not math.isfinite(v))
+    if bad:
+        raise DataError(f"{source}: metrics {bad} are not finite (the input poses are too large or not numbers)")
+    return metrics
+
+
+def save_results(path: str | Path, rows: Iterable[ResultRow], **extra) -> Path:
+    """Write ``{"rows": [...], **extra}`` as strict JSON (no NaN/Infinity), atomically."""
+    path = Path(path)
+    rows = list(rows_by_id(rows).values())
+    for result in rows:
+        check_finite(result.metrics, f"{path}: row '{result.id}'")
+    atomic_write_text(path, json.dumps({"rows": [r.to_dict() for r in rows], **extra}, indent=1,
+                                       allow_nan=False) + "\n")
+    return path
+
+
+def load_results(path: str | Path) -> tuple[dict[str, ResultRow], dict]:
+    """``({id: row}, the file's other fields)`` from a results JSON written by :func:`save_results`."""
+    path = Path(path)
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"{path}: results file not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path}: unreadable results file ({exc})") from exc
+    if not isinstance(value, dict) or not isinstance(value.get("rows"), list):
+        raise DataError(f"{path}: expected an object with a 'rows' list")
+    rows = rows_by_id(ResultRow.from_dict(r, str(path)) for r in value.pop("rows"))
+    return rows, value
+
+
+def load_samples(path: str | Path) -> np.ndarray:
+    """Samples ``(K, N, 2, 14, 13, 3)`` from a ``*_oof_samples.npz`` written by ``posepred cv``."""
+    path = Path(path)
+    try:
+        with np.load(path) as npz:
+            samples = np.asarray(npz["samples"], dtype=np.float64)
+    except FileNotFoundError:
+        raise DataError(f"{path}: samples file not found") from None
+    except (OSError, ValueError, KeyError) as exc:
+        raise DataError(f"{path}: not a samples file with an array 'samples' ({type(exc).__name__})") from None
+    if samples.ndim != 5 or samples.shape[2:] != (2, N_FUTURE, N_COORDS):
+        raise DataError(f"{path}: samples shaped {list(samples.shape)}, expected [K, N, 2, 14, 39]")
+    return samples.reshape(*samples.shape[:-1], N_JOINTS, 3)
