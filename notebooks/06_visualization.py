@@ -3,6 +3,7 @@
 #
 # **What you will learn**
 # - how to step through observed and predicted frames with a slider, and turn the view;
+# - how to step through the VAE's sampled futures next to the deterministic prediction;
 # - how to make a filmstrip, an animated GIF, and the seed's per-frame PNGs.
 
 # %%
@@ -13,13 +14,14 @@ import torch
 from IPython.display import Image
 
 from posepred import viz  # importing posepred first sets torch's thread count (posepred.runtime)
-from posepred.cv import out_of_fold_predictions
 from posepred.data import load_split
+from posepred.evaluate import out_of_fold
 
 torch.manual_seed(0)
 np.random.seed(0)
 valid = load_split("valid")
-predictions = out_of_fold_predictions(valid, "checkpoints/derpof/folds")
+folds = out_of_fold(valid, "checkpoints/derpof/folds", n_samples=20, seed=0)  # as results/valid_oof_samples.npz
+predictions, samples = folds.predictions, folds.samples  # (36, 2, 14, 13, 3) and (20, 36, 2, 14, 13, 3)
 out = Path("visualizations")
 out.mkdir(exist_ok=True)
 
@@ -41,10 +43,15 @@ fig = viz.frame_figure(valid.observed[0], valid.future[0], predictions[0], frame
 # %% [markdown]
 # And the viewer itself. Before the cell has run in this session, JupyterLab shows only a line of
 # text here (the widget's name); run the cell to get the controls.
+#
+# Given `samples`, the viewer gets a "prediction" dropdown: the deterministic prediction (z = 0,
+# the prior mean) or any of the 20 futures drawn from the prior, drawn in red in its place. Pick a
+# future frame (say 29), then step through the samples to see how differently the same past can
+# continue; notebook 05 prints which two persons its fans of samples show.
 
 # %% tags=["nbval-ignore-output"]
 labels = [f"{i}: {s}" for i, s in enumerate(valid.sequences)]
-viz.frame_viewer(valid.observed, valid.future, predictions, labels=labels)
+viz.frame_viewer(valid.observed, valid.future, predictions, labels=labels, samples=samples)
 
 # %% [markdown]
 # ## 2. A filmstrip: every third frame of one sample, in rows of five
@@ -71,6 +78,7 @@ Image(filename=str(paths[-1]))
 
 # %% [markdown]
 # ## Takeaway
-# - `viz.frame_viewer` steps through observed, true and predicted frames on fixed axes, from any angle;
-#   `viz.frame_figure` draws one of its frames as a plain figure.
+# - `viz.frame_viewer` steps through observed, true and predicted frames on fixed axes, from any angle,
+#   and, given `samples`, through the VAE's sampled futures; `viz.frame_figure` draws one of its
+#   frames as a plain figure.
 # - `viz.filmstrip`, `viz.save_gif` and `viz.save_frame_pngs` make pictures for papers and slides.

@@ -72,9 +72,12 @@ def draw_skeletons(ax, poses, colour: str, limits=None, title: str | None = None
         ax.set_title(title, fontsize=9)
 
 
-def legend_handles(kinds=("input", "truth", "prediction"), n_persons: int = 2, person_ids=None) -> list[Line2D]:
-    """Proxy lines for a legend: one per colour (observed, truth, prediction), one per person style."""
-    handles = [Line2D([], [], color=COLOURS[k], linewidth=WIDTHS[k], label=KIND_NAMES[k]) for k in kinds]
+def legend_handles(kinds=("input", "truth", "prediction"), n_persons: int = 2, person_ids=None,
+                   names: dict[str, str] | None = None) -> list[Line2D]:
+    """Proxy lines for a legend: one per colour (observed, truth, prediction), one per person style;
+    ``names`` overrides a colour's label (e.g. ``{"prediction": "sample 3"}``)."""
+    names = KIND_NAMES | (names or {})
+    handles = [Line2D([], [], color=COLOURS[k], linewidth=WIDTHS[k], label=names[k]) for k in kinds]
     handles += [Line2D([], [], color="black", linestyle=PERSON_STYLES[p % len(PERSON_STYLES)], linewidth=1.5,
                        label=f"person {p}") for p in (person_ids if person_ids is not None else range(n_persons))]
     return handles
@@ -157,9 +160,11 @@ def filmstrip(observed, future=None, predicted=None, every: int = 3, size: float
 
 
 def frame_figure(observed, future=None, predicted=None, frame: int = 15, show=("truth", "prediction"),
-                 view=VIEW, size=(5.0, 5.0), figure_class=None, person_ids=None):
+                 view=VIEW, size=(5.0, 5.0), figure_class=None, person_ids=None,
+                 prediction_label: str = "prediction"):
     """One frame of one sample as a 3D plot with a legend: the viewer's picture, on the axes of all
-    30 frames. ``figure_class=Figure`` makes a figure outside pyplot (nothing is shown by itself)."""
+    30 frames. ``figure_class=Figure`` makes a figure outside pyplot (nothing is shown by itself);
+    ``prediction_label`` names the red skeleton in the legend (e.g. "sample 3 of 20")."""
     frames = sequence_frames(observed, future, predicted)
     limits = axis_limits(*[p for p in (observed, future, predicted) if p is not None])
     fig = Figure(figsize=size) if figure_class is Figure else plt.figure(figsize=size)
@@ -167,8 +172,9 @@ def frame_figure(observed, future=None, predicted=None, frame: int = 15, show=("
     draw_frame(ax, frames, min(frame, len(frames) - 1), show, limits, person_ids)
     ax.view_init(elev=view[0], azim=view[1])
     kinds = ["input"] + [k for k in show if k in frames[-1]]
-    fig.legend(handles=legend_handles(kinds, _as_scene(observed).shape[0], person_ids), loc="lower center", ncol=3,
-               fontsize=8, frameon=False)
+    fig.legend(handles=legend_handles(kinds, _as_scene(observed).shape[0], person_ids,
+                                      {"prediction": prediction_label}),
+               loc="lower center", ncol=3, fontsize=8, frameon=False)
     fig.subplots_adjust(left=0, right=0.95, top=0.93, bottom=0.1)
     return fig
 
@@ -213,12 +219,14 @@ def _png(fig) -> bytes:
     return buffer.getvalue()
 
 
-def frame_viewer(observed, future=None, predicted=None, labels=None):
+def frame_viewer(observed, future=None, predicted=None, labels=None, samples=None):
     """An ipywidgets viewer: a slider over the 30 frames, sample and person dropdowns, a toggle between
     ground truth, prediction or both, and elevation/azimuth sliders, on fixed axes.
 
     ``observed (N, persons, 16, 13, 3)``; ``future``/``predicted`` ``(N, persons, 14, 13, 3)`` or None.
-    Returns the widget (display it in a notebook).
+    ``samples (K, N, persons, 14, 13, 3)`` (e.g. ``posepred.evaluate.out_of_fold(..., n_samples=K)
+    .samples``) adds a "prediction" dropdown: the deterministic prediction (z = 0) or sample 1..K,
+    drawn in red in its place. Returns the widget (display it in a notebook).
 
     Each redraw renders the frame to PNG bytes off-screen (a ``Figure`` outside pyplot) and sets them
     as the value of an ``ipywidgets.Image``: the kernel only sends widget state. Nothing goes through
@@ -230,10 +238,21 @@ def frame_viewer(observed, future=None, predicted=None, labels=None):
 
     observed = np.asarray(observed)
     arrays = [observed] + [None if a is None else np.asarray(a) for a in (future, predicted)]
+    if samples is not None:
+        samples = np.asarray(samples)
+        expected = (len(observed), observed.shape[1], None, 13, 3)
+        if samples.ndim != 6 or any(e is not None and e != n for e, n in zip(expected, samples.shape[1:])):
+            raise ValueError(f"frame_viewer: samples shaped {samples.shape}, expected (K, {len(observed)}, "
+                             f"{observed.shape[1]}, frames, 13, 3)")
     labels = labels or [f"sample {i}" for i in range(len(observed))]
     sample = widgets.Dropdown(options=[(label, i) for i, label in enumerate(labels)], description="sample")
     person = widgets.Dropdown(options=[("both", -1)] + [(f"person {p}", p) for p in range(observed.shape[1])],
                               description="person")
+    draws = [] if samples is None else [(f"sample {k + 1} of {len(samples)}", k) for k in range(len(samples))]
+    if predicted is not None:
+        draws = [("deterministic (z = 0)", -1)] + draws
+    which = widgets.Dropdown(options=draws or [("none", -1)], description="prediction",
+                             disabled=samples is None)
     show = widgets.ToggleButtons(options=[("both", ("truth", "prediction")), ("ground truth", ("truth",)),
                                           ("prediction", ("prediction",))], description="show")
     frame = widgets.IntSlider(min=0, max=29, value=15, description="frame", continuous_update=False)
@@ -245,54 +264,72 @@ def frame_viewer(observed, future=None, predicted=None, labels=None):
 
     def render(*_):
         pick = slice(None) if person.value < 0 else [person.value]
-        parts = [None if a is None else a[sample.value][pick] for a in arrays]
+        source = arrays[2] if samples is None or which.value < 0 else samples[which.value]
+        parts = [None if a is None else a[sample.value][pick] for a in (arrays[0], arrays[1], source)]
         frame.max = len(sequence_frames(*parts)) - 1
         ids = list(range(observed.shape[1])) if person.value < 0 else [person.value]
+        name = "prediction (z = 0)" if samples is not None and which.value < 0 else "prediction"
+        if samples is not None and which.value >= 0:
+            name = f"sample {which.value + 1} of {len(samples)}"
         image.value = _png(frame_figure(*parts, frame=frame.value, show=show.value, person_ids=ids,
-                                        view=(elevation.value, azimuth.value), figure_class=Figure))
+                                        view=(elevation.value, azimuth.value), figure_class=Figure,
+                                        prediction_label=name))
 
-    for control in (sample, person, show, frame, elevation, azimuth):
+    for control in (sample, person, which, show, frame, elevation, azimuth):
         control.observe(render, names="value")
     render()
-    return widgets.VBox([widgets.HBox([sample, person]), show, frame, widgets.HBox([elevation, azimuth]), image])
+    top = [sample, person] + ([which] if samples is not None else [])
+    return widgets.VBox([widgets.HBox(top), show, frame, widgets.HBox([elevation, azimuth]), image])
 
 
-_TABLE_COLUMNS = (("VIM (cm) by horizon; mean of 14 frames",
+_TABLE_COLUMNS = (("VIM (cm) by horizon; mean of 14 frames", "VIM (cm)",
                    [("vim_100", "100 ms"), ("vim_240", "240 ms"), ("vim_500", "500 ms"), ("vim_640", "640 ms"),
                     ("vim_900", "900 ms"), ("vim_mean", "mean")]),
-                  ("ADE / FDE (m)", [("ade_rms", "ADE rms"), ("fde_rms", "FDE rms"), ("ade_mpjpe", "ADE mpjpe"),
-                                     ("fde_mpjpe", "FDE mpjpe")]))
+                  ("ADE / FDE (m)", "ADE/FDE (m)", [("ade_rms", "ADE rms"), ("fde_rms", "FDE rms"),
+                                                    ("ade_mpjpe", "ADE mpjpe"), ("fde_mpjpe", "FDE mpjpe")]))
+# bone drift (posepred.metrics.bone_drift), in %: the 9 rigid bones against the last observed frame
+_DRIFT_COLUMNS = (("rigid bone length change against the last observed frame (%)", "rigid bone drift (%)",
+                   [("bone_drift_mean", "mean"), ("bone_drift_max", "max"),
+                    ("bone_drift_over_10", "frames >10%")]),
+                  ("all 14 edges (%)", "all edges (%)", [("edge_drift_over_10", "frames >10%")]))
+TABLE_KINDS = {"accuracy": _TABLE_COLUMNS, "drift": _DRIFT_COLUMNS}
 
 
 class ResultsTable:
     """Rows of :func:`posepred.metrics.summary` as an HTML table (grouped headers, units, the best value
-    of each column in bold); its plain-text form lists the same numbers one predictor per line."""
+    of each column in bold); its plain-text form lists the same numbers one predictor per line.
+    ``kind="drift"`` shows :func:`posepred.metrics.bone_drift` instead (%, nothing bold: the
+    ground truth, not the lowest number, is the reference there)."""
 
-    def __init__(self, rows: dict[str, dict[str, float]], caption: str = ""):
-        self.rows, self.caption = rows, caption
+    def __init__(self, rows: dict[str, dict[str, float]], caption: str = "", kind: str = "accuracy"):
+        if kind not in TABLE_KINDS:
+            raise ValueError(f"results_table: kind must be one of {list(TABLE_KINDS)}, got {kind!r}")
+        self.rows, self.caption, self.kind = rows, caption, kind
+        self.groups = TABLE_KINDS[kind]
 
     @staticmethod
     def _cell(key: str, value) -> str:
         if value is None:
             return "-"
-        return f"{value:.2f}" if key.startswith("vim") else f"{value:.4f}"
+        return f"{value:.4f}" if key.startswith(("ade", "fde")) else f"{value:.2f}"
 
     def _repr_html_(self) -> str:
-        columns = [key for _, group in _TABLE_COLUMNS for key, _ in group]
+        columns = [key for _, _, group in self.groups for key, _ in group]
         best = {key: min((r[key] for r in self.rows.values() if r.get(key) is not None), default=None)
                 for key in columns}
         style = "padding:2px 5px;text-align:right;white-space:nowrap"
         head = "".join(f'<th colspan="{len(group)}" style="text-align:center;border-bottom:1px solid #999">'
                        f'{html.escape(title)}</th>'
-                       for title, group in _TABLE_COLUMNS)
-        sub = "".join(f'<th style="{style}">{html.escape(name)}</th>' for _, group in _TABLE_COLUMNS
+                       for title, _, group in self.groups)
+        sub = "".join(f'<th style="{style}">{html.escape(name)}</th>' for _, _, group in self.groups
                       for _, name in group)
         body = []
         for name, row in self.rows.items():
             cells = []
             for key in columns:
                 text = self._cell(key, row.get(key))
-                bold = row.get(key) is not None and row.get(key) == best[key] and len(self.rows) > 1
+                bold = (self.kind == "accuracy" and row.get(key) is not None and row.get(key) == best[key]
+                        and len(self.rows) > 1)
                 cells.append(f'<td style="{style}">{"<b>" + text + "</b>" if bold else text}</td>')
             body.append(f'<tr><th style="text-align:left;white-space:nowrap">{html.escape(name)}</th>'
                         f'{"".join(cells)}</tr>')
@@ -304,12 +341,13 @@ class ResultsTable:
     def __repr__(self) -> str:
         lines = []
         for name, row in self.rows.items():
-            vim = " ".join(self._cell(k, row.get(k)) for k, _ in _TABLE_COLUMNS[0][1])
-            ade = " ".join(self._cell(k, row.get(k)) for k, _ in _TABLE_COLUMNS[1][1])
-            lines.append(f"{name}: VIM (cm) {vim} | ADE/FDE (m) {ade}")
+            parts = [f"{short} " + " ".join(self._cell(k, row.get(k)) for k, _ in group)
+                     for _, short, group in self.groups]
+            lines.append(f"{name}: " + " | ".join(parts))
         return "\n".join(lines)
 
 
-def results_table(rows: dict[str, dict[str, float]], caption: str = "") -> ResultsTable:
-    """Display-ready table of :func:`posepred.metrics.summary` rows (HTML in a notebook)."""
-    return ResultsTable(rows, caption)
+def results_table(rows: dict[str, dict[str, float]], caption: str = "", kind: str = "accuracy") -> ResultsTable:
+    """Display-ready table of :func:`posepred.metrics.summary` rows (HTML in a notebook);
+    ``kind="drift"``: the :func:`posepred.metrics.bone_drift` columns instead."""
+    return ResultsTable(rows, caption, kind)

@@ -17,7 +17,7 @@ from .metrics import ACTIVE_KL_NATS
 
 def plot_kl_per_dimension(kl: dict[str, np.ndarray], threshold: float = ACTIVE_KL_NATS):
     """Bars of KL per latent dimension (nats, log scale) for each named model ``{name: (latent,)}``."""
-    fig, ax = plt.subplots(figsize=(8, 3.2))
+    fig, ax = plt.subplots(figsize=(8, 3.8))
     width = 0.8 / max(len(kl), 1)
     for i, (name, values) in enumerate(kl.items()):
         values = np.maximum(np.asarray(values, dtype=float), 1e-8)  # log axis: show ~0 as 1e-8
@@ -28,7 +28,8 @@ def plot_kl_per_dimension(kl: dict[str, np.ndarray], threshold: float = ACTIVE_K
     ax.set_xlabel("latent dimension")
     ax.set_ylabel("KL to the prior (nats)")
     ax.set_title("How much each latent dimension carries (held-out samples)")
-    ax.legend(fontsize=8, loc="lower right")
+    # below the axes: inside, it would cover bars of one model or the other
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=len(kl) + 1, frameon=False)
     fig.tight_layout()
     return fig
 

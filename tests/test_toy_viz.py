@@ -89,3 +89,40 @@ def test_filmstrip_gif_and_curves(valid, tmp_path):
         assert gif.n_frames == 30
     curves = viz.plot_vim_curves({"a": np.arange(14), "b": np.ones(14)})
     assert len(curves.axes[0].lines) == 2 + 5
+
+
+def test_viewer_steps_through_samples(valid):
+    rng = np.random.default_rng(0)
+    future = valid.future[:2]
+    samples = future[None] + rng.normal(0, 0.05, size=(3, *future.shape))
+    widget = viz.frame_viewer(valid.observed[:2], future, future, samples=samples)
+    sample, person, which = widget.children[0].children
+    image, slider = widget.children[4], widget.children[2]
+    assert [label for label, _ in which.options] == ["deterministic (z = 0)", "sample 1 of 3", "sample 2 of 3",
+                                                     "sample 3 of 3"]
+    slider.value = 29  # a future frame, where the prediction is drawn
+    deterministic = image.value
+    which.value = 2  # sample 3
+    assert image.value[:8] == b"\x89PNG\r\n\x1a\n" and image.value != deterministic
+    which.value = -1
+    assert image.value == deterministic  # back to z = 0: the same picture
+    # without samples the viewer keeps its two dropdowns
+    assert len(viz.frame_viewer(valid.observed[:2], future, future).children[0].children) == 2
+
+
+def test_viewer_refuses_samples_of_another_split(valid):
+    import pytest
+
+    with pytest.raises(ValueError, match="samples shaped"):
+        viz.frame_viewer(valid.observed[:2], valid.future[:2], valid.future[:2], samples=valid.future[None, :3])
+
+
+def test_results_table_drift_columns():
+    rows = {"ground truth": {"bone_drift_mean": 0.0, "bone_drift_max": 0.0, "bone_drift_over_10": 0.0,
+                             "edge_drift_over_10": 14.58},
+            "damped velocity": {"bone_drift_mean": 3.25, "bone_drift_max": 161.48, "bone_drift_over_10": 32.24,
+                                "edge_drift_over_10": 33.63}}
+    table = viz.results_table(rows, kind="drift")
+    assert "<b>" not in table._repr_html_() and "frames &gt;10%" in table._repr_html_()
+    assert repr(table).splitlines()[1] == ("damped velocity: rigid bone drift (%) 3.25 161.48 32.24 | "
+                                           "all edges (%) 33.63")
