@@ -6,7 +6,8 @@ import pytest
 
 MOVED = {
     "posepred.checkpoint": {"posepred.files": ["atomic_write_bytes", "atomic_write_text", "atomic_torch_save"],
-                            "posepred.lock": ["DirectoryLock", "LOCK"]},
+                            "posepred.lock": ["DirectoryLock", "LOCK"],
+                            "posepred.manifest": ["FILES", "SET_FILES", "MANIFEST", "PREVIOUS", "INCOMING", "FORMAT"]},
     "posepred.mocap": {"posepred.bvh": ["BVH_TO_SOMOF", "MAX_MOCAP_VALUE", "check_bvh", "quaternion_to_rotmat",
                                         "read_bvh"]},
     "posepred.evaluate": {"posepred.results": ["LABELS", "PUBLISHED_TEST_ROW", "ResultRow", "best_of_id",

@@ -19,6 +19,7 @@ from posepred.config import Config
 from posepred.errors import CheckpointError, ConfigError, OptionError
 from posepred.files import atomic_write_text, torch_bytes
 from posepred.lock import LOCK
+from posepred.manifest import FORMAT, MANIFEST, PREVIOUS, SET_FILES
 from posepred.models import DeRPoF
 from posepred.train import Trainer, TrainingDiverged
 
@@ -57,7 +58,7 @@ def straight(windows, tmp_path_factory):
     sets = {}
 
     def snapshot(record):
-        sets[record["epoch"]] = {n: (directory / n).read_bytes() for n in ckpt.SET_FILES + (ckpt.MANIFEST,)}
+        sets[record["epoch"]] = {n: (directory / n).read_bytes() for n in SET_FILES + (MANIFEST,)}
 
     trainer = Trainer(TINY.replace(checkpoint_dir=str(directory)), windows, callbacks=[snapshot], progress=False)
     trainer.fit()
@@ -154,7 +155,7 @@ def test_fault_at_every_file_operation_of_a_save(straight, windows, tmp_path, mo
         assert torch.equal(_weights(resumed.model), final), k
         assert not (directory / LOCK).exists()
         names = sorted(p.name for p in directory.iterdir())
-        assert names == sorted(ckpt.SET_FILES + (ckpt.MANIFEST,)), (k, names)  # tidied by the next save
+        assert names == sorted(SET_FILES + (MANIFEST,)), (k, names)  # tidied by the next save
         shutil.rmtree(directory)
     assert outcomes == {1, 2}  # early faults keep epoch 1, faults after the commit point keep epoch 2
 
@@ -178,13 +179,13 @@ def test_reader_falls_back_to_previous_set_while_switching(tmp_path):
     torch.manual_seed(1)
     ckpt.save_checkpoint(tmp_path / "b", DeRPoF(), Config())
     directory = tmp_path / "a"
-    os.mkdir(directory / ckpt.PREVIOUS)
-    for name in ("checkpoint_g.pt", "checkpoint_l.pt", "config.json", ckpt.MANIFEST):
-        shutil.copy(directory / name, directory / ckpt.PREVIOUS / name)
+    os.mkdir(directory / PREVIOUS)
+    for name in ("checkpoint_g.pt", "checkpoint_l.pt", "config.json", MANIFEST):
+        shutil.copy(directory / name, directory / PREVIOUS / name)
     shutil.copy(tmp_path / "b" / "checkpoint_g.pt", directory / "checkpoint_g.pt")  # mid-switch: g is new
     loaded = ckpt.load_model(directory)[0]
-    assert torch.equal(_weights(loaded), _weights(ckpt.load_model(directory / ckpt.PREVIOUS)[0]))
-    shutil.rmtree(directory / ckpt.PREVIOUS)
+    assert torch.equal(_weights(loaded), _weights(ckpt.load_model(directory / PREVIOUS)[0]))
+    shutil.rmtree(directory / PREVIOUS)
     with pytest.raises(CheckpointError, match="torn checkpoint"):
         ckpt.load_model(directory)
 
@@ -201,19 +202,19 @@ def test_hand_edited_config_is_detected(tmp_path):
 def test_first_release_layout_loads_and_is_adopted(tmp_path):
     shutil.copytree(ckpt.resolve_dir("checkpoints/seed_vae/courtyard_hug_00"), tmp_path / "old")
     old = tmp_path / "old"
-    for name in (ckpt.MANIFEST, "training_state.pt"):
+    for name in (MANIFEST, "training_state.pt"):
         (old / name).unlink(missing_ok=True)
     model, config = ckpt.load_model(old)
     assert config.vae == "seed" and config.free_bits == 0.0  # later-added fields: the old behaviour
     ckpt.save_checkpoint(old, model, config)
-    assert json.loads((old / ckpt.MANIFEST).read_text())["format"] == ckpt.FORMAT
+    assert json.loads((old / MANIFEST).read_text())["format"] == FORMAT
     assert torch.equal(_weights(ckpt.load_model(old)[0]), _weights(model))
 
 
 def test_interrupted_first_save_is_a_clean_error(tmp_path, monkeypatch):
     real = os.replace
     monkeypatch.setattr(os, "replace", lambda a, b: (_ for _ in ()).throw(Killed())
-                        if str(b).endswith(ckpt.MANIFEST) and ".incoming" in str(a) else real(a, b))
+                        if str(b).endswith(MANIFEST) and ".incoming" in str(a) else real(a, b))
     with pytest.raises(Killed):
         ckpt.save_checkpoint(tmp_path, DeRPoF(), Config())
     monkeypatch.undo()
@@ -253,7 +254,7 @@ def test_manifest_faults(tmp_path):
     ckpt.save_checkpoint(tmp_path, DeRPoF(), Config())
     for content in ("[]", "{", '{"format": 2, "files": {"evil.sh": {"sha256": "x", "bytes": 1}}}',
                     "[" * 100000, '{"format": 9, "files": {}}'):
-        (tmp_path / ckpt.MANIFEST).write_text(content)
+        (tmp_path / MANIFEST).write_text(content)
         with pytest.raises(CheckpointError, match="manifest"):
             ckpt.load_model(tmp_path)
 
@@ -428,7 +429,7 @@ def test_special_files_in_a_checkpoint_are_errors_not_hangs(tmp_path):
     with pytest.raises(CheckpointError, match="checkpoint_g.pt: not a regular file"):
         ckpt.load_model(tmp_path / "a")
     shutil.copytree(tmp_path / "a", tmp_path / "b", symlinks=True)
-    (tmp_path / "b" / ckpt.MANIFEST).unlink()  # first-release layout: read without a manifest
+    (tmp_path / "b" / MANIFEST).unlink()  # first-release layout: read without a manifest
     (tmp_path / "b" / "checkpoint_g.pt").unlink()
     os.mkfifo(tmp_path / "b" / "checkpoint_g.pt")
     with pytest.raises(CheckpointError, match="checkpoint_g.pt: not a regular file"):
@@ -437,7 +438,7 @@ def test_special_files_in_a_checkpoint_are_errors_not_hangs(tmp_path):
 
 @pytest.mark.parametrize("fault", ["optimiser shape", "epoch", "history", "rng", "not a dict"])
 def test_unusable_training_state(one_epoch, windows, fault):
-    (one_epoch / ckpt.MANIFEST).unlink()  # a hand-made first-release directory: nothing verifies the bytes
+    (one_epoch / MANIFEST).unlink()  # a hand-made first-release directory: nothing verifies the bytes
     state = ckpt.load_training_state(one_epoch)
     if fault == "optimiser shape":
         first = next(iter(state["optimizer"]["state"].values()))
@@ -528,7 +529,7 @@ def test_kill_at_every_file_operation_of_a_first_save(tmp_path, monkeypatch, sta
     assert seen == ({"old", "new"} if start == "first-release layout" else {"none", "new"})
 
 
-FILES_AFTER_SAVE = ("checkpoint_g.pt", "checkpoint_l.pt", "config.json", ckpt.MANIFEST)
+FILES_AFTER_SAVE = ("checkpoint_g.pt", "checkpoint_l.pt", "config.json", MANIFEST)
 
 
 @pytest.fixture(scope="module")

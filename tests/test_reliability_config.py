@@ -12,6 +12,7 @@ from posepred import checkpoint as ckpt
 from posepred.cli import main
 from posepred.config import LATER_FIELDS, RECIPES, RULES, Config
 from posepred.errors import CheckpointError, ConfigError
+from posepred.manifest import MANIFEST
 from posepred.models import DeRPoF
 
 from .conftest import DATA
@@ -156,7 +157,7 @@ def test_huge_config_file(tmp_path):
 
 def test_checkpoint_with_a_bad_config_is_a_checkpoint_error(tmp_path):
     ckpt.save_checkpoint(tmp_path, DeRPoF(), Config())
-    for name in (ckpt.MANIFEST,):
+    for name in (MANIFEST,):
         (tmp_path / name).unlink()  # a first-release directory: no manifest to catch the edit
     values = json.loads((tmp_path / "config.json").read_text())
     values["hidden_dim"] = "64"
