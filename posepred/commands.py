@@ -168,7 +168,7 @@ def run_valid(args) -> int:
                     "is_validation": scored.scoring.is_validation, **scores})
     else:
         print(format_table({label_of("derpof"): scores}))
-        print(f"loss (z = mean) {scored.loss:.5f}; {scored.scoring.label}")
+        print(f"loss (deterministic z) {scored.loss:.5f}; {scored.scoring.label}")
     print(f"{len(pngs)} PNGs of sample {args.sample} person {args.person} in {args.visualizations}/",
           file=sys.stderr if args.json else sys.stdout)
     return 0

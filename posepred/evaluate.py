@@ -5,14 +5,14 @@ notebooks all call these functions.
 Scene arrays: observed ``(N, 2, 16, 13, 3)``, predictions and future ``(N, 2, 14, 13, 3)``,
 samples ``(K, N, 2, 14, 13, 3)``.
 
-- :func:`predict` runs a model (z = mean, or K samples); :func:`baseline_predictions` a baseline.
+- :func:`predict` runs a model (deterministic z, or K samples); :func:`baseline_predictions` a baseline.
 - :func:`score` turns predictions into metrics and :func:`row` into a
   :class:`~posepred.results.ResultRow` (rows, labels and result files: :mod:`posepred.results`).
 - :func:`scoring_for` is THE rule for honest scores: a checkpoint is scored directly only on a
   split it never trained on, else out of fold via its ``folds/<sequence>/`` models, else the
   result is labelled as seen in training. :func:`predict_checkpoint` applies it.
 - :func:`predict_folds` / :func:`out_of_fold` predict every sample with the fold model that did not
-  see its sequence (z = mean and, seeded, K samples), for ``posepred cv`` and the notebooks alike.
+  see its sequence (deterministic z and, seeded, K samples), for ``posepred cv`` and the notebooks alike.
 - :func:`save_results`, :func:`load_results`, :func:`load_samples` and the row ids and labels live in
   :mod:`posepred.results` and are re-exported here.
 """
@@ -213,7 +213,7 @@ def scoring_for(directory: str | Path, split: SomofSplit) -> Scoring:
 @dataclass
 class FoldPredictions:
     """Out-of-fold predictions ``(N, 2, 14, 13, 3)``, samples ``(K, N, 2, 14, 13, 3)`` (None when
-    K = 0), the sample-weighted loss (z = mean; None without ground truth) and, per held-out
+    K = 0), the sample-weighted loss (deterministic z; None without ground truth) and, per held-out
     sequence, the number of active latent dimensions (models that can tell)."""
 
     predictions: np.ndarray
@@ -295,7 +295,7 @@ class CheckpointScore:
 
 
 def predict_checkpoint(directory: str | Path, split: SomofSplit, device="cpu") -> CheckpointScore:
-    """Predict ``split`` as honestly as :func:`scoring_for` allows, with the loss (z = mean) when
+    """Predict ``split`` as honestly as :func:`scoring_for` allows, with the loss (deterministic z) when
     the split has ground truth."""
     from .train import scene_loss
 

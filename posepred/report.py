@@ -71,7 +71,7 @@ def cv_markdown(path: str | Path) -> str:
             "is on the hidden test split, for context only.\n\n"
             + _table(rows, main, COLUMNS) + "\n\n## Plausibility: bone drift\n\n"
             + _table(rows, DRIFT_IDS, DRIFT_COLUMNS) + "\n\n## Samples\n\n" + samples_text(rows, extra)
-            + "\n\n## Per held-out sequence (DeRPoF, z = mean)\n\n"
+            + "\n\n## Per held-out sequence (DeRPoF, deterministic z)\n\n"
             + _table(per_sequence, list(per_sequence), COLUMNS) + "\n")
 
 

@@ -24,7 +24,7 @@ PUBLISHED_TEST_ROW = {  # Parsaeifard et al. 2021, SoMoF 3DPW test server; VIM o
     "vim_100": 19.53, "vim_240": 36.89, "vim_500": 68.29, "vim_640": 85.45, "vim_900": 118.21}
 # Stable ids of the predictors (result files and code use these) and their display labels.
 LABELS = {
-    "derpof": "DeRPoF (z = mean)",
+    "derpof": "DeRPoF (deterministic z)",
     "damped_velocity": f"damped velocity {DEFAULT_DAMPING:g}",
     "damped_velocity_fitted": "damped velocity, factor fitted per fold",
     "constant_velocity": "constant velocity",

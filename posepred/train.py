@@ -276,7 +276,7 @@ class Trainer:
 
     @torch.no_grad()
     def validate(self) -> dict:
-        """Loss (z = mean) and metrics on the validation scenes; {} when there are none."""
+        """Loss (deterministic z) and metrics on the validation scenes; {} when there are none."""
         if self.valid is None:
             return {}
         self.model.eval()
