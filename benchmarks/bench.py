@@ -93,7 +93,7 @@ def threads_table(batch, rounds: int) -> None:
 
 
 MEMORY_CHILD = """
-import resource, sys, torch, posepred
+import sys, torch, posepred
 from posepred.config import RECIPES
 from posepred.mocap import load_corpus_windows
 from posepred.train import Trainer
@@ -105,7 +105,9 @@ for _ in range(20):
     from posepred.train import derpof_loss
     loss, _ = derpof_loss(trainer.model, observed, future, trainer.config, partner=partner, has_partner=has)
     trainer.optimizer.zero_grad(); loss.backward(); trainer.optimizer.step()
-print(len(windows), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+# VmHWM: this process's own peak (ru_maxrss would carry the parent's peak over the fork)
+peak = next(int(line.split()[1]) for line in open('/proc/self/status') if line.startswith('VmHWM'))
+print(len(windows), peak / 1024)
 """
 
 
