@@ -1,8 +1,8 @@
 """posepred: multi-person 3D pose forecasting on SoMoF 3DPW with DeRPoF, for teaching and research."""
 
-from .runtime import configure_threads
+from .runtime import configure_threads_at_import
 
-configure_threads()  # before any torch work: see posepred.runtime (POSEPRED_THREADS overrides)
+configure_threads_at_import()  # before any torch work: see posepred.runtime (POSEPRED_THREADS overrides)
 
 from .config import Config  # noqa: E402
 from .data import DataError, load_split  # noqa: E402

@@ -137,8 +137,15 @@ DEV_HELP = "device: cpu, cuda, cuda:N, mps or auto (default: cpu)"
 CHECKPOINT_HELP = "checkpoints/ when you trained there, else the shipped checkpoints/derpof"
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors in one line on stderr (exit 2), pointing to ``--help`` instead of printing the usage."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="posepred", description="3D human pose forecasting on SoMoF 3DPW",
+    parser = OneLineParser(prog="posepred", description="3D human pose forecasting on SoMoF 3DPW",
                                      epilog="exit codes: 0 done, 1 internal error (a bug), 2 bad input, "
                                             "130 interrupted")
     add_runtime(parser, None)

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from . import paths
 from .checkpoint import load_config, load_model, resolve_dir
 from .config import RECIPES, Config
-from .data import load_split, split_windows
+from .data import check_split_name, load_split, split_windows
 from .errors import DataError, OptionError
 from .evaluate import (
     held_out_sequences,
@@ -53,10 +53,20 @@ def available_splits(data_dir: Path) -> list[str]:
 
 def load_named_split(name: str, data_dir: Path):
     """``load_split``, with an unknown ``--split`` reported as an option error listing the splits."""
+    check_split_name(name)
     if data_dir.is_dir() and not (data_dir / f"3dpw_{name}_in.json").exists():
         raise OptionError(f"--split {name}: no such split in {data_dir}; available: "
                           + (", ".join(available_splits(data_dir)) or "none"))
     return load_split(name, data_dir)
+
+
+def writable_folder(folder: Path, option: str) -> None:
+    """Refuse at once an output folder that is a file (or under one), before hours of work."""
+    for parent in (folder, *folder.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise OptionError(f"{option} {folder}: {parent} exists and is not a directory")
+            return
 
 
 def device(dev: str):
@@ -195,6 +205,8 @@ def run_cv(args) -> int:
     if args.samples < 0:
         raise OptionError(f"--samples {args.samples}: expected 0 (no sampling) or more")
     threads = configure_threads(getattr(args, "threads", None))
+    results = Path(args.results) if args.results else paths.results_dir()
+    writable_folder(results, "--results")  # before any training, not after it
     if args.folds:
         if args.save_folds:
             raise OptionError("--folds scores saved fold models and trains nothing: drop --save-folds")
@@ -208,7 +220,7 @@ def run_cv(args) -> int:
               + f"; {threads} torch thread(s)")
         result = cross_validate(config, n_samples=args.samples, checkpoint_root=args.save_folds)
     command = shlex.join(["posepred", *getattr(args, "argv", ["cv"])])
-    written = write_cv_results(result, Path(args.results) if args.results else paths.results_dir(), command=command)
+    written = write_cv_results(result, results, command=command)
     print(format_table({r.label: r.metrics for r in result.rows.values() if "vim_100" in r.metrics}))
     print(f"{result.seconds:.0f} s; wrote " + ", ".join(str(p) for p in written))
     return 0
@@ -224,6 +236,8 @@ def run_report(args) -> int:
 def run_mocap(args) -> int:
     from .mocap import build_corpus
 
+    if args.out and Path(args.out).is_dir():
+        raise OptionError(f"--out {args.out}: a directory; give the corpus file name (.npz)")
     path = build_corpus(args.source, args.out)
     print(f"wrote {path}")
     return 0

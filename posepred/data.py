@@ -209,13 +209,19 @@ def available_splits(data_dir: str | os.PathLike) -> list[str]:
                   if not p.name.endswith("_frames_in.json"))
 
 
+def check_split_name(split) -> str:
+    """A split name is 1 to 64 letters, digits, '_', '.' or '-' (never a path); DataError otherwise."""
+    if not isinstance(split, str) or not re.fullmatch(r"[A-Za-z0-9_.\-]{1,64}", split) or split in (".", ".."):
+        raise DataError(f"{str(split)[:80]!r}: not a split name (1 to 64 letters, digits, '_', '.', '-')")
+    return split
+
+
 def load_split(split: str, data_dir: str | os.PathLike | None = None) -> SomofSplit:
     """Load ``3dpw_{split}_in.json``, ``_out.json`` (if present) and ``_frames_in.json``."""
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     if not root.is_dir():
         raise DataError(f"{root}: data directory not found (pass --data DIR or set POSEPRED_DATA)")
-    if not isinstance(split, str) or not re.fullmatch(r"[A-Za-z0-9_.\-]+", split) or split in (".", ".."):
-        raise DataError(f"{split!r}: not a split name (letters, digits, '_', '.', '-')")
+    check_split_name(split)
     in_path = root / f"3dpw_{split}_in.json"
     if not in_path.exists():
         available = available_splits(root)

@@ -34,6 +34,7 @@ import json
 import os
 import stat
 import time
+import warnings
 from pathlib import Path
 
 from .errors import CheckpointError
@@ -151,6 +152,8 @@ def read_set(directory: str | Path, diagnose=None) -> tuple[Path, dict[str, byte
         if previous_manifest is not None:
             files = _read_verified(previous, previous_manifest)
             if files is not None:
+                warnings.warn(f"{directory}: its newest set is incomplete (a save was interrupted or is under way); "
+                              f"using the previous complete set in {PREVIOUS}/", stacklevel=3)
                 return previous, files, True
         try:
             switched = _read_manifest(directory / MANIFEST) != manifest

@@ -19,7 +19,7 @@ import re
 import sys
 from pathlib import Path
 
-from .errors import DataError
+from .errors import DataError, PosepredError
 from .files import atomic_write_text
 from .metrics import COLUMNS, DRIFT_COLUMNS, VIM_COLUMNS, format_table, format_value
 from .results import ResultRow, load_results
@@ -146,7 +146,9 @@ def generated_files(results: Path, readme: Path | None) -> dict[Path, str]:
                                    ("ablations.json", "ablations.md", ablations_markdown)):
         if (results / source).is_file():
             expected[results / target] = render(results / source)
-    if readme is not None and readme.is_file():
+    if readme is not None:
+        if not readme.is_file():
+            raise DataError(f"{readme}: README not found (or not a file): pass --readme FILE")
         expected[readme] = fill_readme(readme.read_text(encoding="utf-8"), results)
     return expected
 
@@ -183,8 +185,12 @@ def main(argv=None, results: str | Path | None = None, readme: str | Path | None
     parser.add_argument("--results", default=results, metavar="DIR", help="results directory (default: results/)")
     parser.add_argument("--readme", default=readme, metavar="FILE", help="README to fill (default: README.md)")
     args = parser.parse_args(argv)
-    return report(Path(args.results) if args.results else paths.results_dir(),
-                  Path(args.readme) if args.readme else paths.readme(), check=args.check)
+    try:
+        return report(Path(args.results) if args.results else paths.results_dir(),
+                      Path(args.readme) if args.readme else paths.readme(), check=args.check)
+    except PosepredError as exc:
+        print(f"posepred report: error: {exc}", file=sys.stderr)
+        return 2
 
 
 def report(results: Path, readme: Path | None, check: bool = False, figure: bool = True) -> int:

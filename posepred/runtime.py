@@ -40,3 +40,13 @@ def configure_threads(threads: int | str | None = None) -> int:
     if value > 0 and torch.get_num_threads() != value:
         torch.set_num_threads(value)
     return torch.get_num_threads()
+
+
+def configure_threads_at_import() -> None:
+    """What ``import posepred`` does: :func:`configure_threads`, except that a malformed
+    ``$POSEPRED_THREADS`` falls back to the default here instead of failing the import (the command
+    line then reports it as a one-line error, and ``configure_threads()`` raises it in a notebook)."""
+    try:
+        configure_threads()
+    except OptionError:
+        configure_threads(DEFAULT_THREADS)

@@ -175,7 +175,7 @@ class Trainer:
     # On resume, options that differ from the saved run are applied (and said so), except these,
     # which would make the saved run something it was not: they are refused.
     REFUSED_ON_RESUME = MODEL_FIELDS + ("double", "seed", "train_split", "train_sequences", "exclude_sequences",
-                                        "corpus")
+                                        "corpus", "window_stride")
     KEPT_ON_RESUME = ("init_checkpoint",)  # the weights come from the checkpoint: the saved value stays
     QUIET_ON_RESUME = ("n_epochs", "load_checkpoint", "checkpoint_dir", "dev", "pin_memory", "loader_workers")
 
@@ -306,6 +306,9 @@ class Trainer:
         """
         lock = DirectoryLock(self.config.checkpoint_dir).acquire() if self.save else None
         self._lock = lock
+        if self.epoch >= self.config.n_epochs:
+            tqdm.write(f"nothing to train: {self.config.checkpoint_dir} already holds epoch {self.epoch} and "
+                       f"n_epochs is {self.config.n_epochs} (raise --n_epochs to train further)")
         bar = tqdm(range(self.epoch, self.config.n_epochs), desc="epochs", disable=not self.progress,
                    initial=self.epoch, total=self.config.n_epochs)
         try:

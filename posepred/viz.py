@@ -15,8 +15,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import MultipleLocator
+from matplotlib.ticker import MaxNLocator, MultipleLocator
 
+from .errors import OptionError
 from .metrics import HORIZON_FRAMES, HORIZON_MS
 from .skeleton import BONES
 
@@ -65,8 +66,9 @@ def draw_skeletons(ax, poses, colour: str, limits=None, title: str | None = None
     ax.set_ylabel("z (m)", fontsize=8)
     ax.set_zlabel("y, up (m)", fontsize=8)
     ax.tick_params(labelsize=6, pad=0)
-    for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
-        axis.set_major_locator(MultipleLocator(0.5 if half > 0.6 else 0.25))
+    step = 0.5 if half > 0.6 else 0.25
+    for axis in (ax.xaxis, ax.yaxis, ax.zaxis):  # round metre steps; a few ticks whatever the extent
+        axis.set_major_locator(MultipleLocator(step) if half <= 4 * step else MaxNLocator(5))
     ax.set_box_aspect(None, zoom=0.85)
     if title:
         ax.set_title(title, fontsize=9)
@@ -90,6 +92,8 @@ def save_frame_pngs(observed, future, predicted, out_dir: str | Path, prefix: st
     be None); one 3D plot per frame, every frame on the same axes.
     """
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OptionError(f"{out_dir}: exists and is not a directory (choose a folder for the PNGs)")
     out_dir.mkdir(parents=True, exist_ok=True)
     parts = [("Input", _as_scene(observed), "input"), ("GroundTruth", future, "truth"),
              ("Prediction", predicted, "prediction")]

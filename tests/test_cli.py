@@ -205,3 +205,43 @@ def test_resume_from_the_command_line_keeps_the_saved_options(capsys, tmp_path):
     saved = json.loads((directory / "config.json").read_text())
     assert len(history) == 2 and history[1]["lr"] == 0.001
     assert saved["hidden_dim"] == 16 and saved["exclude_sequences"] == ["courtyard_dancing_00"]
+
+
+def test_faults_found_by_an_adversarial_run_are_one_line_errors(capsys, tmp_path, monkeypatch):
+    # a split name far too long for a file name
+    code, _, err = run(capsys, "evaluate", "--predictor", "zero_velocity", "--split", "a" * 5000)
+    assert code == 2 and "not a split name" in err and len(err.strip().splitlines()) == 1
+    # PNGs asked into an existing file
+    code, _, err = run(capsys, "valid", "--checkpoint-dir", "checkpoints/derpof", "--visualizations", __file__)
+    assert code == 2 and "not a directory" in err
+    # an output folder that is a file is refused before any training
+    code, out, err = run(capsys, "cv", "--results", __file__, "--n_epochs", "1")
+    assert code == 2 and "not a directory" in err and "recipe" not in out
+    # a README that is not there is an error, not a silent pass
+    code, _, err = run(capsys, "report", "--check", "--readme", str(tmp_path / "missing.md"))
+    assert code == 2 and "README not found" in err
+    # usage errors: one line pointing to --help
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--hidden_dim", "abc"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and len(err.strip().splitlines()) == 1 and "--help" in err
+    # a malformed $POSEPRED_THREADS: one line, exit 2
+    monkeypatch.setenv("POSEPRED_THREADS", "abc")
+    code, _, err = run(capsys, "evaluate", "--predictor", "zero_velocity")
+    assert code == 2 and "POSEPRED_THREADS" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_malformed_thread_variable_does_not_break_the_import():
+    env = {**__import__("os").environ, "POSEPRED_THREADS": "abc"}
+    result = subprocess.run([sys.executable, "-c", "import posepred, torch; print(torch.get_num_threads())"],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "1"
+
+
+def test_resume_refuses_another_window_stride(capsys, tmp_path):
+    common = ["--train_split", "valid", "--checkpoint-dir", str(tmp_path / "run"), "--hidden_dim", "8"]
+    assert run(capsys, "train", *common, "--n_epochs", "1", "--window_stride", "15")[0] == 0
+    code, _, err = run(capsys, "train", *common, "--n_epochs", "2", "--window_stride", "5", "--load_checkpoint", "true")
+    assert code == 2 and "window_stride" in err
+    code, out, _ = run(capsys, "train", *common, "--n_epochs", "1", "--load_checkpoint", "true")
+    assert code == 0 and "nothing to train" in out

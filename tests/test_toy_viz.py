@@ -126,3 +126,17 @@ def test_results_table_drift_columns():
     assert "<b>" not in table._repr_html_() and "frames &gt;10%" in table._repr_html_()
     assert repr(table).splitlines()[1] == ("damped velocity: rigid bone drift (%) 3.25 161.48 32.24 | "
                                            "all edges (%) 33.63")
+
+
+def test_a_frame_with_a_joint_far_away_draws_quickly(valid):
+    """An adversarial run found 4,000 ticks per axis (minutes per PNG) for a joint 1 km away."""
+    import io
+
+    from posepred.viz import draw_skeletons, new_axes
+
+    pose = valid.observed[0, :, 0].copy()
+    pose[0, 3] += 1000.0
+    fig, ax = new_axes()
+    draw_skeletons(ax, pose, "tab:blue")
+    fig.savefig(io.BytesIO(), format="png")
+    assert all(len(ticks) < 20 for ticks in (ax.get_xticks(), ax.get_yticks(), ax.get_zticks()))

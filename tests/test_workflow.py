@@ -41,7 +41,7 @@ def test_valid_prints_metrics_and_writes_pngs(trained, tmp_path, capsys):
     assert main(["valid", "--data", str(data), "--checkpoint-dir", str(checkpoints), "--sample", "3",
                  "--visualizations", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "never trained on valid" in printed and "900ms" in printed and "loss (z = mean)" in printed
+    assert "never trained on valid" in printed and "900ms" in printed and "loss (deterministic z)" in printed
     names = sorted(p.name for p in out.glob("*.png"))
     assert len(names) == 44
     assert "_Input_15.png" in names and "_GroundTruth_13.png" in names and "_Prediction_00.png" in names
