@@ -235,9 +235,9 @@ def main(argv=None) -> int:
     except Exception as exc:  # a bug: say so, keep the traceback for --debug
         from .train import TrainingDiverged
 
-        if isinstance(exc, TrainingDiverged):
+        if isinstance(exc, TrainingDiverged):  # not a bug and not bad input: the run itself failed
             print(f"posepred {args.command}: {exc}", file=sys.stderr)
-            return 1
+            return 3
         if debug:
             traceback.print_exc()
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""

@@ -245,3 +245,10 @@ def test_resume_refuses_another_window_stride(capsys, tmp_path):
     assert code == 2 and "window_stride" in err
     code, out, _ = run(capsys, "train", *common, "--n_epochs", "1", "--load_checkpoint", "true")
     assert code == 0 and "nothing to train" in out
+
+
+def test_a_diverging_run_exits_3_with_one_line(capsys, tmp_path):
+    code, _, err = run(capsys, "train", "--train_split", "valid", "--hidden_dim", "8", "--window_stride", "15",
+                       "--n_epochs", "1", "--lr", "100", "--checkpoint-dir", str(tmp_path / "run"))
+    messages = [line for line in err.replace("\r", "\n").splitlines() if line.startswith("posepred")]
+    assert code == 3 and len(messages) == 1 and "loss became" in messages[0]  # (the rest: the progress bar)
