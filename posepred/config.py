@@ -173,7 +173,7 @@ class Config:
     load_checkpoint: bool = False
     dev: str = "cpu"
     double: bool = False  # float64 instead of float32
-    # loss and schedule (DESIGN.md)
+    # loss and schedule (the seed's)
     local_weight: float = 0.1
     kl_weight: float = 0.01
     scheduler_factor: float = 0.7
