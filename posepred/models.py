@@ -164,8 +164,6 @@ class LocalVAE(nn.Module):
         self.encoder = Encoder(hidden_dim, latent_dim, dropout)
         self.decoder = Decoder(hidden_dim, latent_dim, dropout)
 
-    reparameterise = staticmethod(reparameterise)
-
     def encode(self, local_velocity, future_velocity=None):
         """No past summary (``None``), and mean, log_var ``(B, latent)`` of q(z | past)."""
         return None, *self.encoder(local_velocity)

@@ -24,8 +24,7 @@ from .data import N_OBSERVED, augment
 from .errors import ConfigError, DataError
 from .lock import DirectoryLock
 from .metrics import ACTIVE_KL_NATS, summary
-from .models import DeRPoF, kl_divergence, resolve_device
-from .motion import positions_to_velocities, split_global_local
+from .models import DeRPoF, future_velocities, kl_divergence, resolve_device
 from .windows import as_window_set
 
 __all__ = ["Config", "Trainer", "TrainingDiverged", "derpof_loss", "format_record"]
@@ -50,19 +49,18 @@ def derpof_loss(model: DeRPoF, observed: torch.Tensor, future: torch.Tensor, con
     prediction without the second). With ``sample=False`` it predicts from the prior mean and KL is that of
     q's mean.
     """
-    target = positions_to_velocities(torch.cat([observed[:, -1:], future], dim=1))
-    target_g, target_l = split_global_local(target)
+    target = future_velocities(observed, future)  # (B, F, 42): global, then flattened local
     both = model.net_l.conditional and sample and config.prior_mean_loss
-    future_velocity = torch.cat([target_g, target_l.flatten(-2)], dim=-1) \
-        if model.net_l.conditional and sample else None
-    pred_g, pred_l, mean, log_var = model.forward_velocities(observed, sample, future.shape[1], partner,
-                                                             has_partner, future_velocity, prior_mean_too=both)
+    pred_g, pred_l, mean, log_var = model.forward_velocities(
+        observed, sample, future.shape[1], partner, has_partner,
+        target if model.net_l.conditional and sample else None, prior_mean_too=both)
     if both:  # predictions from z ~ q, then from z = 0, for the same sequences
-        observed, target_g, target_l = (torch.cat([x, x]) for x in (observed, target_g, target_l))
+        observed, target = torch.cat([observed, observed]), torch.cat([target, target])
+    target_g, target_l = target[..., :3], target[..., 3:].unflatten(-1, (-1, 3))
     positions = model.to_positions(observed, pred_g, pred_l)
-    if model.skeleton:
-        pred_g, local = split_global_local(positions_to_velocities(torch.cat([observed[:, -1:], positions], dim=1)))
-        pred_l = local.flatten(-2)
+    if model.skeleton:  # score the velocities of the bone-corrected positions
+        corrected = future_velocities(observed, positions)
+        pred_g, pred_l = corrected[..., :3], corrected[..., 3:]
     if model.net_l.conditional and not sample:
         kl_dims = model.kl_per_dimension(observed, future)
     else:
