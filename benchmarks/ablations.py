@@ -75,26 +75,29 @@ def experiment_id(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
 
 
-def pretrained(config: Config, cache: dict) -> str:
-    """A directory holding a model pretrained with ``config`` (trained once per distinct config)."""
-    key = config.to_json()
-    if key not in cache:
-        directory = tempfile.mkdtemp(prefix="posepred_pretrain_")
-        windows = load_corpus_windows(config.corpus, config.window_stride)
-        Trainer(config.replace(checkpoint_dir=directory), windows, progress=False).fit()
-        cache[key] = directory
-    return cache[key]
+def pretrain_into(config: Config, directory: str) -> None:
+    """Pretrain a model with ``config`` on its motion-capture corpus into ``directory``."""
+    windows = load_corpus_windows(config.corpus, config.window_stride)
+    Trainer(config.replace(checkpoint_dir=directory), windows, progress=False).fit()
 
 
-def run(experiment: Experiment, valid, seeds: int, cache: dict) -> ResultRow:
+def run(experiment: Experiment, valid, seeds: int) -> ResultRow:
     """Cross-validate ``experiment`` with fine-tuning seeds 0..seeds-1: the mean of each metric, the
     sd of the headline ones, best-of-20, APD and active latent dimensions."""
-    config = experiment.finetune
-    if experiment.pretrain is not None:
-        config = config.replace(init_checkpoint=pretrained(experiment.pretrain, cache))
+    with tempfile.TemporaryDirectory(prefix="posepred_pretrain_") as directory:
+        config = experiment.finetune
+        if experiment.pretrain is not None:
+            pretrain_into(experiment.pretrain, directory)
+            config = config.replace(init_checkpoint=directory)
+        return summarise(experiment, [cross_validate(config.replace(seed=seed), valid, n_samples=20, progress=False)
+                                      for seed in range(seeds)])
+
+
+def summarise(experiment: Experiment, results) -> ResultRow:
+    """One row from the cross-validation results of each seed."""
+    seeds = len(results)
     per_seed = []
-    for seed in range(seeds):
-        result = cross_validate(config.replace(seed=seed), valid, n_samples=20, progress=False)
+    for result in results:
         metrics = dict(result.rows["derpof"].metrics)
         metrics["best_of_20_vim_mean"] = result.rows["derpof_best_of_20"].metrics["vim_mean"]
         metrics["apd_cm"] = result.diversity.get("apd_cm", 0.0)
@@ -111,7 +114,7 @@ def run(experiment: Experiment, valid, seeds: int, cache: dict) -> ResultRow:
 
 def timed_run(experiment: Experiment, seeds: int) -> tuple[ResultRow, float]:
     start = time.perf_counter()
-    row = run(experiment, load_split("valid"), seeds, {})
+    row = run(experiment, load_split("valid"), seeds)
     return row, time.perf_counter() - start
 
 
