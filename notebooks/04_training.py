@@ -22,7 +22,8 @@ from IPython.display import display
 
 from posepred.config import RECIPES  # importing posepred first sets torch's thread count (posepred.runtime)
 from posepred.data import load_split, split_windows
-from posepred.models import DeRPoF, resolve_device
+from posepred.models import DeRPoF
+from posepred.runtime import resolve_device
 from posepred.train import Trainer
 
 torch.manual_seed(0)

@@ -29,9 +29,8 @@ from .evaluate import (
     write_poses_json,
 )
 from .metrics import format_table
-from .models import resolve_device
 from .results import check_finite, label_of
-from .runtime import configure_threads
+from .runtime import configure_threads, resolve_device
 from .train import Trainer, format_record
 
 

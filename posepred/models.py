@@ -22,7 +22,6 @@ import torch
 from torch import nn
 
 from .data import N_FUTURE
-from .errors import OptionError
 from .motion import (
     combine_global_local,
     hip_centre,
@@ -349,17 +348,3 @@ class DeRPoF(nn.Module):
         _, mean, log_var = self.net_l.encode(local_velocity, future_velocity)
         return kl_divergence(mean, log_var).mean(dim=0)
 
-
-def resolve_device(dev: str) -> torch.device:
-    """``cpu``, ``cuda``, ``cuda:1``, ``mps``, or ``auto`` (cuda, then mps, then cpu)."""
-    if dev == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        return torch.device("mps" if mps is not None and mps.is_available() else "cpu")
-    device = torch.device(dev)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise OptionError(f"--dev {dev}: CUDA is not available on this machine (try --dev auto or cpu)")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise OptionError(f"--dev {dev}: MPS is not available on this machine (try --dev auto or cpu)")
-    return device

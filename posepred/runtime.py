@@ -1,8 +1,8 @@
-"""Process-wide torch settings, applied in one place before any torch work.
+"""Process-wide torch settings, applied in one place before any torch work, and the device to run on.
 
 Threads: this model is small (LSTMs of 64 units on batches of about 120 sequences), so each op is
 too short for a second thread to pay for its synchronisation, and on a busy machine extra threads
-wait on each other (measured by ``benchmarks/bench.py --threads``). posepred therefore runs torch
+wait on each other (measured by the threads table of ``benchmarks/bench.py``). posepred therefore runs torch
 on ``DEFAULT_THREADS`` thread(s) unless ``--threads N`` or ``$POSEPRED_THREADS`` says otherwise;
 ``0`` leaves torch's own default (one thread per core).
 """
@@ -50,3 +50,20 @@ def configure_threads_at_import() -> None:
         configure_threads()
     except OptionError:
         configure_threads(DEFAULT_THREADS)
+
+
+def resolve_device(dev: str):
+    """``cpu``, ``cuda``, ``cuda:1``, ``mps``, or ``auto`` (cuda, then mps, then cpu) -> a ``torch.device``."""
+    import torch
+
+    if dev == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        return torch.device("mps" if mps is not None and mps.is_available() else "cpu")
+    device = torch.device(dev)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise OptionError(f"--dev {dev}: CUDA is not available on this machine (try --dev auto or cpu)")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise OptionError(f"--dev {dev}: MPS is not available on this machine (try --dev auto or cpu)")
+    return device

@@ -24,7 +24,8 @@ from .data import N_OBSERVED, augment
 from .errors import ConfigError, DataError
 from .lock import DirectoryLock
 from .metrics import ACTIVE_KL_NATS, summary
-from .models import DeRPoF, future_velocities, kl_divergence, resolve_device
+from .models import DeRPoF, future_velocities, kl_divergence
+from .runtime import resolve_device
 from .windows import as_window_set
 
 __all__ = ["Config", "Trainer", "TrainingDiverged", "derpof_loss", "format_record"]

@@ -18,7 +18,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator, MultipleLocator
 
 from .errors import OptionError
-from .metrics import HORIZON_FRAMES, HORIZON_MS
+from .metrics import HORIZON_FRAMES, HORIZON_MS, format_value
 from .skeleton import BONES
 
 COLOURS = {"input": "tab:blue", "truth": "tab:green", "prediction": "tab:red"}
@@ -311,12 +311,6 @@ class ResultsTable:
         self.rows, self.caption, self.kind = rows, caption, kind
         self.groups = TABLE_KINDS[kind]
 
-    @staticmethod
-    def _cell(key: str, value) -> str:
-        if value is None:
-            return "-"
-        return f"{value:.4f}" if key.startswith(("ade", "fde")) else f"{value:.2f}"
-
     def _repr_html_(self) -> str:
         columns = [key for _, _, group in self.groups for key, _ in group]
         best = {key: min((r[key] for r in self.rows.values() if r.get(key) is not None), default=None)
@@ -331,7 +325,7 @@ class ResultsTable:
         for name, row in self.rows.items():
             cells = []
             for key in columns:
-                text = self._cell(key, row.get(key))
+                text = format_value(key, row.get(key))
                 bold = (self.kind == "accuracy" and row.get(key) is not None and row.get(key) == best[key]
                         and len(self.rows) > 1)
                 cells.append(f'<td style="{style}">{"<b>" + text + "</b>" if bold else text}</td>')
@@ -345,13 +339,12 @@ class ResultsTable:
     def __repr__(self) -> str:
         lines = []
         for name, row in self.rows.items():
-            parts = [f"{short} " + " ".join(self._cell(k, row.get(k)) for k, _ in group)
+            parts = [f"{short} " + " ".join(format_value(k, row.get(k)) for k, _ in group)
                      for _, short, group in self.groups]
             lines.append(f"{name}: " + " | ".join(parts))
         return "\n".join(lines)
 
 
 def results_table(rows: dict[str, dict[str, float]], caption: str = "", kind: str = "accuracy") -> ResultsTable:
-    """Display-ready table of :func:`posepred.metrics.summary` rows (HTML in a notebook);
-    ``kind="drift"``: the :func:`posepred.metrics.bone_drift` columns instead."""
+    """:func:`posepred.metrics.summary` rows as a table (HTML in a notebook); ``kind="drift"``: bone drift."""
     return ResultsTable(rows, caption, kind)

@@ -7,7 +7,8 @@ import torch
 from posepred.checkpoint import CheckpointError, load_model, save_checkpoint
 from posepred.config import Config
 from posepred.data import cut_windows, stitch_tracks
-from posepred.models import Decoder, DeRPoF, Encoder, GlobalLSTM, LocalVAE, resolve_device
+from posepred.models import Decoder, DeRPoF, Encoder, GlobalLSTM, LocalVAE
+from posepred.runtime import resolve_device
 from posepred.train import Trainer, TrainingDiverged, derpof_loss, format_record
 
 
