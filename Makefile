@@ -34,8 +34,10 @@ test: setup
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/
 
+# speed and memory figures of this machine -> results/bench.json -> the README's Performance section
 bench: setup
-	$(PY) benchmarks/bench.py
+	$(PY) benchmarks/bench.py --floor --profile --compile --save
+	$(PY) -m posepred.report
 
 cv: setup
 	$(PY) -m posepred cv --save-folds checkpoints/derpof

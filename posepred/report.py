@@ -4,7 +4,8 @@
     python -m posepred.report --check    # exit 1 when README.md or results/*.md disagree with the JSON
 
 It rewrites ``results/valid_cv.md`` (from ``valid_cv.json``), ``results/ablations.md`` (from
-``ablations.json``), the README's result blocks and ``results/vim_vs_horizon.png``. A README block
+``ablations.json``), the README's result blocks (the Performance section's from ``bench.json``,
+written by ``benchmarks/bench.py --save``) and ``results/vim_vs_horizon.png``. A README block
 is the text between ``<!-- results:NAME -->`` and ``<!-- /results -->``; NAME is one of
 :data:`BLOCKS`. A single number in prose is ``<!-- value:FILE:ID:METRIC -->48.66<!-- /value -->``
 (for example ``value:valid_cv:derpof:vim_mean``, ``value:ablations:<experiment id>:vim_900``).
@@ -110,10 +111,25 @@ def ablations_markdown(path: str | Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def bench_text(rows: dict[str, ResultRow], extra: dict) -> str:
+    """What ``benchmarks/bench.py --save`` printed, as a code block headed by its command."""
+    return "\n".join(["```", f"$ {extra.get('command', 'python benchmarks/bench.py')}", *extra["output"], "```"])
+
+
+def format_figure(metric: str, value: float) -> str:
+    """A benchmark figure as printed: rates and sizes whole, times and shares to one decimal."""
+    if metric.endswith(("seq_per_s", "windows", "_mib")):
+        return f"{value:,.0f}"
+    if metric.endswith(("ms", "us", "percent", "seconds_to_compile")):
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
 BLOCKS = {  # README block name -> (results file, renderer)
     "valid_cv": ("valid_cv.json", lambda rows, extra: _table(rows, MAIN_IDS, VIM_COLUMNS, bold=("derpof",))),
     "valid_cv_drift": ("valid_cv.json", lambda rows, extra: _table(rows, DRIFT_IDS, DRIFT_COLUMNS)),
     "valid_cv_samples": ("valid_cv.json", samples_text),
+    "bench": ("bench.json", bench_text),
 }
 
 
@@ -129,7 +145,8 @@ def render_value(file: str, row_id: str, metric: str, results: Path) -> str:
     if row_id not in rows or metric not in rows[row_id].metrics:
         raise DataError(f"README: {file}.json has no metric '{metric}' in row '{row_id}' "
                         f"(rows: {', '.join(rows)})")
-    return format_value(metric, rows[row_id].metrics[metric])
+    value = rows[row_id].metrics[metric]
+    return format_figure(metric, value) if file == "bench" else format_value(metric, value)
 
 
 def fill_readme(text: str, results: Path) -> str:

@@ -1,5 +1,6 @@
 """Generated numbers: the README's result blocks and results/*.md must agree with results/*.json."""
 
+import re
 import shutil
 
 import pytest
@@ -70,3 +71,19 @@ def test_results_files_are_strict_json(tmp_path):
     assert not (tmp_path / "r.json").exists()
     with pytest.raises(ValueError, match="duplicate"):
         save_results(tmp_path / "r.json", [ResultRow("x", "x", {}), ResultRow("x", "y", {})])
+
+
+def test_benchmark_output_and_figures_fill_the_performance_section(tmp_path):
+    rows = [ResultRow("threads_1", "1 thread(s)", {"seq_per_s": 3629.4}),
+            ResultRow("step_default_float32", "posepred", {"x_reference": 2.004, "seq_per_s": 1188.0}),
+            ResultRow("floor", "floor", {"fixed_ms": 9.06, "share_percent": 27.04}),
+            ResultRow("memory_corpus_x15", "memory", {"windows": 261105.0, "peak_mib": 542.6})]
+    save_results(tmp_path / "bench.json", rows, output=["machine: x86_64", "  1 thread(s): 3,629 seq/s"],
+                 command="python benchmarks/bench.py --save")
+    text = ("<!-- results:bench -->\nold\n<!-- /results -->\n"
+            + " ".join(f"<!-- value:bench:{r.id}:{m} -->?<!-- /value -->" for r in rows for m in r.metrics))
+    filled = fill_readme(text, tmp_path)
+    assert filled.startswith("<!-- results:bench -->\n```\n$ python benchmarks/bench.py --save\nmachine: x86_64\n"
+                             "  1 thread(s): 3,629 seq/s\n```\n<!-- /results -->")
+    numbers = re.findall(r"-->([^<]*)<!-- /value", filled)
+    assert numbers == ["3,629", "2.00", "1,188", "9.1", "27.0", "261,105", "543"]
