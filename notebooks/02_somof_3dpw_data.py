@@ -122,9 +122,10 @@ for bone, somof_length, mocap_length in compare_bone_lengths(valid.observed, cor
 
 # %% [markdown]
 # Each clip is scaled so that its thigh and shin lengths match SoMoF's (the CMU performers on the
-# iClone rig are taller). Legs and head then agree within 2 cm and left/right handedness matches;
-# the mocap torso is about 12 cm shorter and the forearms about 6 cm shorter, because the two
-# skeletons put the shoulder and wrist joints in different places. The model works on velocities,
+# iClone rig are taller). Thighs and shins then agree within 1.5 cm, head to shoulders within
+# 2.5 cm, and left/right handedness matches. The mocap hips are about 4 cm wider, the torso about
+# 12 cm shorter, the upper arms about 2.5 cm and the forearms about 6 cm shorter, because the two
+# skeletons put the hip, shoulder and wrist joints in different places. The model works on velocities,
 # so such offsets matter less than the motion itself; pretraining on this corpus is what moved the
 # results most (notebook 05, `results/ablations.md`).
 #

@@ -3,7 +3,8 @@
 #
 # **What you will learn**
 # - how `net_g` (global LSTM) and `net_l` (local VAE) fit together in `DeRPoF`;
-# - the loss: MSE on the global velocity + 0.1 x (mean L2 error of local velocity + 0.01 x KL);
+# - the loss: MSE on the global velocity + 0.1 x (mean L2 error of local velocity + 0.01 x KL),
+#   with the shipped recipe's two additions: free bits and a term for the deterministic prediction;
 # - training with a live dashboard (progress bar and loss curves) through the trainer's callback,
 #   and saving/resuming checkpoints.
 #
@@ -39,11 +40,22 @@ print("device:", device)
 #                                                └─► local (B,15,39) ──► net_l: VAE ──────────► (B,14,39)
 #                                   predicted positions = last pose + cumsum(global + local)
 # ```
-# The shipped recipe also predicts a *correction on top of damped-velocity extrapolation*
-# (`residual_damping=0.8`): the networks learn what physics gets wrong.
+# This notebook trains the shipped recipe (`RECIPES["finetune"]`), which adds four things to the
+# seed's model:
+# - `net_l` is a *conditional* VAE: in training its recognition network reads the true future, and
+#   at test time z comes from N(0, I) (z = 0 for the deterministic prediction);
+# - `net_g` also reads the other person of the scene (`social=True`);
+# - every predicted frame is put back on the rigid bone lengths of the last observed one (`skeleton=True`);
+# - both nets predict a *correction on top of damped-velocity extrapolation* (`residual_damping=0.8`):
+#   the networks learn what physics gets wrong.
+#
+# Its loss is the seed's, with two changes: KL below 1 nat per latent dimension is not penalised
+# (`free_bits=1.0`, which keeps the latent code in use), and the reconstruction terms are summed over
+# a prediction from z ~ q and one from z = 0, the deterministic prediction used at test time
+# (`prior_mean_loss`). `posepred.train.derpof_loss` is the whole of it.
 
 # %%
-model = DeRPoF()
+model = DeRPoF(**RECIPES["finetune"].model_kwargs())
 print(model.net_g)
 print(f"parameters: net_g {sum(p.numel() for p in model.net_g.parameters()):,}, "
       f"net_l {sum(p.numel() for p in model.net_l.parameters()):,}")
@@ -117,8 +129,10 @@ print(f"after {last['epoch']} epochs: held-out VIM at 900 ms {last['valid_vim_90
 
 # %% [markdown]
 # ## 4. Save and resume
-# Every epoch writes `checkpoint_g.pt`, `checkpoint_l.pt`, `config.json` and the optimiser state,
-# each atomically. `load_checkpoint=True` continues exactly where training stopped.
+# Every epoch writes one complete set: `checkpoint_g.pt`, `checkpoint_l.pt`, `config.json`,
+# `history.json`, the optimiser state (`training_state.pt`) and a `manifest.json` listing them. The
+# set is replaced all at once, so an interrupted save never leaves a torn set.
+# `load_checkpoint=True` continues exactly where training stopped.
 
 # %%
 resumed = Trainer(config.replace(n_epochs=config.n_epochs + 1, load_checkpoint=True), windows, progress=False)
@@ -135,7 +149,8 @@ print("temporary checkpoint folder removed:", not Path(workdir.name).exists())
 
 # %% [markdown]
 # ## Takeaway
-# - `DeRPoF` = global LSTM + local VAE on velocities, summed and integrated into positions.
+# - `DeRPoF` = global LSTM + local VAE on velocities, summed and integrated into positions; the
+#   shipped recipe makes the VAE conditional, lets net_g see the other person and keeps bone lengths.
 # - `Trainer(config, windows, ..., callbacks=[fn])` trains with a progress bar and calls `fn` after
 #   each epoch, which is all a notebook needs for live curves (update one display handle; do not
 #   clear the cell's output, or the bar goes with it).

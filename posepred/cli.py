@@ -147,7 +147,7 @@ class OneLineParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="posepred", description="3D human pose forecasting on SoMoF 3DPW",
                                      epilog="exit codes: 0 done, 1 internal error (a bug), 2 bad input, "
-                                            "130 interrupted")
+                                            "3 training diverged, 130 interrupted")
     add_runtime(parser, None)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
