@@ -27,8 +27,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 
 import torch
+import torch._dynamo
 
 from posepred.config import RECIPES, Config
 from posepred.data import load_split, split_windows
@@ -39,6 +41,8 @@ from posepred.results import ResultRow, save_results
 from posepred.train import derpof_loss
 
 REFERENCE = "step_reference_float64"
+# printed by torch.backends.mkldnn.flags() (the "whole" compile variant) on CPUs without Intel GPU support
+warnings.filterwarnings("ignore", message="TF32 acceleration on top of oneDNN")
 
 
 class Output:
@@ -82,8 +86,12 @@ def seed_style_step(model: DeRPoF, observed, future, config: Config):
     return torch.mean((pred_g - target_g) ** 2) + config.local_weight * (loss_l + config.kl_weight * kl)
 
 
-def training_step(config: Config, batch, dtype, reference: bool = False, compiled: bool = False):
-    """A closure running one training step of a fresh model on ``batch`` (person, partner, has)."""
+def training_step(config: Config, batch, dtype, reference: bool = False, compiled: str | None = None):
+    """A closure running one training step of a fresh model on ``batch`` (person, partner, has).
+
+    ``compiled="loss"``: the loss under torch.compile, the LSTM layers left to eager mkldnn (dynamo's
+    default); ``"whole"``: the LSTM layers traced into the graph too (mkldnn off), so that inductor
+    fuses the elementwise work of every recurrent step."""
     torch.manual_seed(0)
     model = DeRPoF(**config.model_kwargs()).to(dtype).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
@@ -94,12 +102,17 @@ def training_step(config: Config, batch, dtype, reference: bool = False, compile
         if reference:
             return seed_style_step(model, observed, future, config)
         return derpof_loss(model, observed, future, config, partner=partner, has_partner=has_partner)[0]
-    loss_fn = torch.compile(loss) if compiled else loss
+    if compiled == "whole":
+        torch._dynamo.config.allow_rnn = True  # process-wide: compile the "loss" variant first
+        loss_fn = torch.compile(lambda: loss())  # a code object of its own: compiled afresh, not reused
+    else:
+        loss_fn = torch.compile(loss) if compiled else loss
 
     def step():
-        value = loss_fn()
-        optimizer.zero_grad(set_to_none=True)
-        value.backward()
+        with torch.backends.mkldnn.flags(enabled=compiled != "whole"):
+            value = loss_fn()
+            optimizer.zero_grad(set_to_none=True)
+            value.backward()
         optimizer.step()
     return step
 
@@ -154,25 +167,21 @@ def threads_table(out: Output, batch, rounds: int, busy_per_core: int = 0) -> No
         out.figure(row_id, f"{n} thread(s){beside}", seq_per_s=rate)
 
 
+def matmul_flops(config: Config, batch: int) -> float:
+    """Floating-point operations in the matrix products of one training step of ``config``'s seed
+    model (forward, and backward at twice the forward): the LSTM gates of the encoders (net_g, and
+    net_l's two layers, 15 frames) and decoders (14 frames), and the decoders' output layers."""
+    h, e, local = config.hidden_dim, config.embedding_dim, 39
+    gates = (15 * ((e + h) + (local + h) + (h + h)) + 14 * ((e + h) + (local + h))) * 4 * h
+    return 3 * 2 * batch * (gates + 14 * h * (3 + local))
+
+
 def floor_table(out: Output, windows, reference_seconds: float, rounds: int) -> None:
-    """What bounds the default step: how its time grows with the batch, and what its pieces cost."""
+    """What bounds the default step: its time against the batch, and what its pieces cost."""
     sizes = (12, 120, 480)
     steps = {n: training_step(Config(), windows.gather(torch.arange(n) % len(windows)), torch.float32)
              for n in sizes}
     times = side_by_side(steps, rounds)
-    per_sequence = (times[480] - times[12]) / (480 - 12)
-    fixed = times[12] - 12 * per_sequence
-    out("\nwhat bounds the default step (float32), side by side:")
-    out("  batch  ms/step  seq/s")
-    for n in sizes:
-        out(f"  {n:>5} {1000 * times[n]:>8.1f} {n / times[n]:>6,.0f}")
-    target = reference_seconds / 4
-    out(f"  -> {1000 * fixed:.1f} ms per step whatever the batch (dispatch, Python, small tensors) and "
-        f"{1000 * per_sequence:.3f} ms per sequence (arithmetic)")
-    out(f"  4x the reference is {1000 * target:.1f} ms per step at batch 120 ({120 / target:,.0f} seq/s); "
-        f"the per-sequence part alone takes {1000 * 120 * per_sequence:.1f} ms there")
-    out.figure("floor", "the default step at batch 120", fixed_ms=1000 * fixed,
-               per_sequence_ms=1000 * 120 * per_sequence, target_ms=1000 * target, target_seq_per_s=120 / target)
     torch.manual_seed(0)
     cell, gates = torch.nn.LSTMCell(39, 64), torch.randn(120, 256)
     x, h, c, a = torch.randn(120, 39), torch.randn(120, 64), torch.randn(120, 64), torch.randn(120, 64)
@@ -182,35 +191,56 @@ def floor_table(out: Output, windows, reference_seconds: float, rounds: int) -> 
         ops = side_by_side({"mul": lambda: a * h, "mm": lambda: inputs @ weights,
                             "mm_bf16": lambda: inputs16 @ weights16, "sigmoid": lambda: gates.sigmoid(),
                             "cell": lambda: cell(x, (h, c))}, 20 * rounds)
+    out("\nwhat bounds the default step (float32), side by side:")
+    out("  batch  ms/step  seq/s")
+    for n in sizes:
+        out(f"  {n:>5} {1000 * times[n]:>8.1f} {n / times[n]:>6,.0f}")
+        out.figure(f"floor_batch_{n}", f"default step, batch {n}", ms=1000 * times[n], seq_per_s=n / times[n])
     out("  one operation at the decoder's sizes (batch 120, 39 -> 64 hidden), forward, no autograd:")
+    gflops = {}
     for key, label in (("mul", "an elementwise multiply (120 x 64): the cost of dispatching one op"),
                        ("mm", "the gate matmul (120 x 103) @ (103 x 256)"),
                        ("mm_bf16", "the same matmul in bfloat16 (AMX where the CPU has it)"),
                        ("sigmoid", "a sigmoid of the gates (120 x 256)"),
                        ("cell", "one nn.LSTMCell step")):
-        flops = f", {2 * 120 * 103 * 256 / ops[key] / 1e9:.0f} GFLOP/s" if key.startswith("mm") else ""
-        out(f"    {1e6 * ops[key]:>7.1f} us  {label}{flops}")
-        out.figure(f"op_{key}", label, us=1e6 * ops[key])
-    cells = 15 * 3 + 14 * 2  # the encoders' three LSTM layers over 15 frames, the two decoder cells over 14
-    out(f"  a step runs {cells} LSTM cell steps forward (15 frames x 3 encoder layers, 14 x 2 decoder cells) and "
-        f"as many backward; {cells} nn.LSTMCell steps take {1000 * cells * ops['cell']:.1f} ms forward alone")
+        if key.startswith("mm"):
+            gflops[key] = 2 * 120 * 103 * 256 / ops[key] / 1e9
+        out(f"    {1e6 * ops[key]:>7.1f} us  {label}" + (f", {gflops[key]:.0f} GFLOP/s" if key in gflops else ""))
+        out.figure(f"op_{key}", label, us=1e6 * ops[key], **({"gflop_per_s": gflops[key]} if key in gflops else {}))
+    target, flops = reference_seconds / 4, matmul_flops(Config(), 120)
+    matmul_seconds = flops / (gflops["mm"] * 1e9)
+    out(f"  4x the reference is {1000 * target:.1f} ms per step at batch 120 ({120 / target:,.0f} seq/s); even at "
+        f"batch 480, with fixed costs spread over 4x the sequences, the step runs at {480 / times[480]:,.0f} seq/s")
+    out(f"  the step's matrix products (73 LSTM cell steps and 28 output layers, forward and backward): "
+        f"{flops / 1e9:.2f} GFLOP, {1000 * matmul_seconds:.1f} ms at the gate matmul's speed; the other "
+        f"{1000 * (times[120] - matmul_seconds):.1f} ms at batch 120 are elementwise work, copies, random numbers "
+        f"and op dispatch")
+    out.figure("floor", "the default step at batch 120", ms=1000 * times[120], target_ms=1000 * target,
+               target_seq_per_s=120 / target, matmul_gflop=flops / 1e9, matmul_ms=1000 * matmul_seconds,
+               other_ms=1000 * (times[120] - matmul_seconds))
 
 
 def compile_table(out: Output, batch, rounds: int) -> None:
-    """The default step with its loss under torch.compile, compiled from an empty cache."""
+    """The default step under torch.compile (two ways, see :func:`training_step`), each compiled
+    from an empty cache, side by side with the eager step."""
+    variants, seconds = {"eager": training_step(Config(), batch, torch.float32)}, {}
     with tempfile.TemporaryDirectory(prefix="posepred-inductor-") as cache:
         os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache  # read when inductor is first imported, below
-        start = time.perf_counter()
-        compiled = training_step(Config(), batch, torch.float32, compiled=True)
-        compiled()  # compiles forward and backward
-        seconds = time.perf_counter() - start
+        for mode in ("loss", "whole"):
+            start = time.perf_counter()
+            variants[mode] = training_step(Config(), batch, torch.float32, compiled=mode)
+            variants[mode]()  # compiles forward and backward
+            seconds[mode] = time.perf_counter() - start
     os.environ.pop("TORCHINDUCTOR_CACHE_DIR")
-    times = side_by_side({"eager": training_step(Config(), batch, torch.float32), "compiled": compiled}, rounds)
-    out(f"\ntorch.compile of the default loss (inductor; compiling took {seconds:.0f} s from an empty cache), "
-        "side by side:")
-    for key in times:
-        out(f"  {key:<9} {len(batch[0]) / times[key]:>8,.0f} seq/s")
-    out.figure("compile", "torch.compile", seconds_to_compile=seconds, x_eager=times["eager"] / times["compiled"])
+    times = side_by_side(variants, rounds)
+    out("\ntorch.compile (inductor) of the default step, side by side:")
+    labels = {"eager": "eager (not compiled)", "loss": "compiled, LSTM layers eager (mkldnn)",
+              "whole": "compiled whole, LSTM layers traced and fused"}
+    for mode, label in labels.items():
+        spent = f"  after {seconds[mode]:.0f} s of compiling" if mode in seconds else ""
+        out(f"  {label:<45} {len(batch[0]) / times[mode]:>8,.0f} seq/s  {times['eager'] / times[mode]:.2f}x{spent}")
+        if mode in seconds:
+            out.figure(f"compile_{mode}", label, seconds_to_compile=seconds[mode], x_eager=times["eager"] / times[mode])
 
 
 def profile_table(out: Output, batch, steps: int = 10) -> None:
