@@ -16,12 +16,16 @@ with the JSON files.
 from __future__ import annotations
 
 import argparse
+import io
 import re
 import sys
 from pathlib import Path
 
+import numpy as np
+
+from .data import N_FUTURE
 from .errors import DataError, PosepredError
-from .files import atomic_write_text
+from .files import atomic_write_bytes, atomic_write_text
 from .metrics import COLUMNS, DRIFT_COLUMNS, VIM_COLUMNS, format_table, format_value
 from .results import ResultRow, load_results
 
@@ -133,11 +137,22 @@ BLOCKS = {  # README block name -> (results file, renderer)
 }
 
 
+def rendered(source: Path, render, *args):
+    """``render(*args)``, a results file whose fields have the wrong structure (a missing row or
+    field, a string where a list belongs) reported as a :class:`DataError` naming ``source``."""
+    try:
+        return render(*args)
+    except PosepredError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise DataError(f"{source}: malformed results file ({type(exc).__name__}: {exc})") from None
+
+
 def render_block(name: str, results: Path) -> str:
     if name not in BLOCKS:
         raise DataError(f"README: unknown results block '{name}'; known: {sorted(BLOCKS)}")
     filename, render = BLOCKS[name]
-    return render(*load_results(results / filename))
+    return rendered(results / filename, render, *load_results(results / filename))
 
 
 def render_value(file: str, row_id: str, metric: str, results: Path) -> str:
@@ -162,7 +177,7 @@ def generated_files(results: Path, readme: Path | None) -> dict[Path, str]:
     for source, target, render in (("valid_cv.json", "valid_cv.md", cv_markdown),
                                    ("ablations.json", "ablations.md", ablations_markdown)):
         if (results / source).is_file():
-            expected[results / target] = render(results / source)
+            expected[results / target] = rendered(results / source, render, results / source)
     if readme is not None:
         if not readme.is_file():
             raise DataError(f"{readme}: README not found (or not a file): pass --readme FILE")
@@ -175,8 +190,8 @@ def write_cv_markdown(json_path: Path, out: Path) -> Path:
     return out
 
 
-def vim_figure(cv_json: str | Path, out: str | Path) -> Path:
-    """VIM per future frame of each predictor in ``cv_json``'s ``vim_per_frame``, as a PNG."""
+def vim_figure_png(cv_json: str | Path) -> bytes:
+    """VIM per future frame of each predictor in ``cv_json``'s ``vim_per_frame``, as PNG bytes."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -184,11 +199,22 @@ def vim_figure(cv_json: str | Path, out: str | Path) -> Path:
 
     from .viz import plot_vim_curves
 
-    rows, extra = load_results(cv_json)
-    curves = {(rows[i].label if i in rows else i): values for i, values in extra["vim_per_frame"].items()}
-    figure = plot_vim_curves(curves, f"SoMoF 3DPW {extra.get('split', 'valid')}, cross-validated by sequence")
-    figure.savefig(out, dpi=110)
-    plt.close(figure)
+    def draw(rows, extra):
+        curves = {(rows[i].label if i in rows else i): np.asarray(values, dtype=float)
+                  for i, values in extra["vim_per_frame"].items()}
+        if not curves or any(c.shape != (N_FUTURE,) for c in curves.values()):
+            raise DataError(f"{cv_json}: 'vim_per_frame' must map each predictor to {N_FUTURE} numbers")
+        figure = plot_vim_curves(curves, f"SoMoF 3DPW {extra.get('split', 'valid')}, cross-validated by sequence")
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=110)
+        plt.close(figure)
+        return buffer.getvalue()
+    return rendered(Path(cv_json), draw, *load_results(cv_json))
+
+
+def vim_figure(cv_json: str | Path, out: str | Path) -> Path:
+    """:func:`vim_figure_png` written (atomically) to ``out``."""
+    atomic_write_bytes(Path(out), vim_figure_png(cv_json))
     return Path(out)
 
 
@@ -211,8 +237,12 @@ def main(argv=None, results: str | Path | None = None, readme: str | Path | None
 
 
 def report(results: Path, readme: Path | None, check: bool = False, figure: bool = True) -> int:
-    """Regenerate (or with ``check``, compare) the generated files; returns an exit code."""
+    """Regenerate (or with ``check``, compare) the generated files; returns an exit code. Every file
+    is rendered (and so every results file checked) before any is written."""
     expected = generated_files(results, readme)
+    cv_json = results / "valid_cv.json"
+    # the figure is rendered (its data checked) but not compared: PNG bytes vary with matplotlib's version
+    figure_png = vim_figure_png(cv_json) if figure and cv_json.is_file() else None
     stale = [path for path, text in expected.items()
              if not path.is_file() or path.read_text(encoding="utf-8") != text]
     if check:
@@ -223,8 +253,9 @@ def report(results: Path, readme: Path | None, check: bool = False, figure: bool
     for path in stale:
         atomic_write_text(path, expected[path])
         print(f"wrote {path}")
-    if figure and (results / "valid_cv.json").is_file():
-        print(f"wrote {vim_figure(results / 'valid_cv.json', results / 'vim_vs_horizon.png')}")
+    if figure_png is not None:
+        atomic_write_bytes(results / "vim_vs_horizon.png", figure_png)
+        print(f"wrote {results / 'vim_vs_horizon.png'}")
     return 0
 
 

@@ -62,7 +62,11 @@ class ResultRow:
         if not isinstance(value, dict) or not isinstance(value.get("id"), str) \
                 or not isinstance(value.get("metrics"), dict):
             raise DataError(f"{source}: a result row must be an object with 'id' and 'metrics'")
-        return cls(value["id"], str(value.get("label", value["id"])), dict(value["metrics"]))
+        for key, number in value["metrics"].items():
+            if isinstance(number, bool) or not isinstance(number, (int, float)):
+                raise DataError(f"{source}: row '{value['id']}': metric '{key}' is {number!r}, expected a number")
+        metrics = check_finite(dict(value["metrics"]), f"{source}: row '{value['id']}'")
+        return cls(value["id"], str(value.get("label", value["id"])), metrics)
 
 
 def rows_by_id(rows: Iterable[ResultRow]) -> dict[str, ResultRow]:
@@ -105,7 +109,11 @@ def load_results(path: str | Path) -> tuple[dict[str, ResultRow], dict]:
         raise DataError(f"{path}: unreadable results file ({exc})") from exc
     if not isinstance(value, dict) or not isinstance(value.get("rows"), list):
         raise DataError(f"{path}: expected an object with a 'rows' list")
-    rows = rows_by_id(ResultRow.from_dict(r, str(path)) for r in value.pop("rows"))
+    rows = [ResultRow.from_dict(r, str(path)) for r in value.pop("rows")]
+    try:
+        rows = rows_by_id(rows)
+    except ValueError as exc:  # a duplicate id
+        raise DataError(f"{path}: {exc}") from None
     return rows, value
 
 

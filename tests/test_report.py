@@ -1,5 +1,6 @@
 """Generated numbers: the README's result blocks and results/*.md must agree with results/*.json."""
 
+import json
 import re
 import shutil
 
@@ -87,3 +88,43 @@ def test_benchmark_output_and_figures_fill_the_performance_section(tmp_path):
                              "  1 thread(s): 3,629 seq/s\n```\n<!-- /results -->")
     numbers = re.findall(r"-->([^<]*)<!-- /value", filled)
     assert numbers == ["3,629", "2.00", "1,188", "9.1", "27.0", "261,105", "543"]
+
+
+def _corrupt(results, name, change):
+    value = json.loads((results / name).read_text())
+    change(value)
+    (results / name).write_text(json.dumps(value))
+
+
+CORRUPTIONS = {  # results file -> a change that keeps it valid JSON but breaks its structure
+    "duplicate row": ("valid_cv.json", lambda v: v["rows"].append(v["rows"][0])),
+    "metric as text": ("valid_cv.json", lambda v: v["rows"][0]["metrics"].update(vim_100="x")),
+    "metric null": ("valid_cv.json", lambda v: v["rows"][0]["metrics"].update(vim_100=None)),
+    "per_sequence not a list": ("valid_cv.json", lambda v: v.update(per_sequence="x")),
+    "per_sequence rows without ids": ("valid_cv.json", lambda v: v.update(per_sequence=[{}])),
+    "latent as text": ("valid_cv.json", lambda v: v.update(latent="x")),
+    "no vim_per_frame": ("valid_cv.json", lambda v: v.pop("vim_per_frame")),
+    "vim_per_frame as text": ("valid_cv.json", lambda v: v.update(vim_per_frame={"derpof": "x"})),
+    "ablations without rows": ("ablations.json", lambda v: v.update(rows=[])),
+    "ablations experiments as text": ("ablations.json", lambda v: v.update(experiments="x")),
+    "bench without output": ("bench.json", lambda v: v.pop("output")),
+    "bench output a number": ("bench.json", lambda v: v.update(output=5)),
+}
+
+
+@needs_repo
+@pytest.mark.parametrize("case", sorted(CORRUPTIONS))
+def test_a_malformed_results_file_is_one_error_naming_it_and_nothing_is_written(tmp_path, case, capsys):
+    results = tmp_path / "results"
+    shutil.copytree(RESULTS, results, ignore=shutil.ignore_patterns("*.npz", "*oof_predictions.json"))
+    readme = tmp_path / "README.md"
+    shutil.copy(paths.REPO_ROOT / "README.md", readme)
+    name, change = CORRUPTIONS[case]
+    _corrupt(results, name, change)
+    before = {p: p.read_bytes() for p in [readme, *results.iterdir()]}
+    from posepred.report import main
+    assert main(["--check"], results=results, readme=readme) == 2
+    assert main([], results=results, readme=readme) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(name in line and "Traceback" not in line for line in err), err
+    assert {p: p.read_bytes() for p in [readme, *results.iterdir()]} == before
