@@ -197,7 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", default=None, metavar="DIR", help="where results go (default: results/)")
     p.add_argument("--save-folds", default=None, metavar="DIR", help="also save fold models under DIR/folds/")
     p.add_argument("--folds", default=None, metavar="DIR",
-                   help="train nothing: score the fold models DIR/<sequence>/ (e.g. checkpoints/derpof/folds)")
+                   help="train nothing: score the fold models DIR/<sequence>/ (e.g. checkpoints/derpof/folds); "
+                        "only --data, --valid_split, --dev, --seed, --window_stride, --samples and --results "
+                        "apply, other training options are refused")
     add_config_options(p, "finetune")
 
     p = command("pretrain", "train on the motion-capture corpus")

@@ -79,7 +79,9 @@ def device(dev: str):
 
 def checkpoint_dir(args) -> Path:
     """``--checkpoint-dir``, else ``checkpoints/`` when you trained there, else the shipped model."""
-    if getattr(args, "checkpoint_dir", None):
+    if getattr(args, "checkpoint_dir", None) is not None:
+        if not args.checkpoint_dir:
+            raise OptionError("--checkpoint-dir: empty path (give a checkpoint directory, or leave the option out)")
         return Path(args.checkpoint_dir)
     if Path("checkpoints", "checkpoint_g.pt").is_file():
         return Path("checkpoints")
@@ -147,6 +149,7 @@ def run_train(args, base: Config | None = None) -> int:
     if config.load_checkpoint and (Path(config.checkpoint_dir) / "config.json").is_file():
         # resuming: the saved run's settings, with only the options given on this command line changed
         config = config_from_args(args, load_config(config.checkpoint_dir))
+    device(config.dev)  # an unavailable device fails here, before the data is loaded
     windows, valid = training_data(config)
     print(f"training on {len(windows)} person windows of '{config.train_split}'"
           + (f", validating on {len(valid)} '{config.valid_split}' samples" if valid is not None else "")
@@ -163,6 +166,7 @@ def run_pretrain(args) -> int:
 
 
 def run_valid(args) -> int:
+    writable_folder(Path(args.visualizations), "--visualizations")  # before any scoring, not after it
     split = load_named_split("valid", data_dir(args))
     if not 0 <= args.sample < len(split):
         raise OptionError(f"--sample {args.sample}: valid has samples 0..{len(split) - 1}")
@@ -195,6 +199,10 @@ def run_test(args) -> int:
     return 0
 
 
+# the Config fields that `cv --folds` uses; any other given with --folds is refused (it would be ignored)
+FOLDS_FIELDS = {"data_dir", "valid_split", "dev", "seed", "window_stride"}
+
+
 def run_cv(args) -> int:
     from .cv import cross_validate, score_folds, write_cv_results
 
@@ -206,12 +214,16 @@ def run_cv(args) -> int:
     threads = configure_threads(getattr(args, "threads", None))
     results = Path(args.results) if args.results else paths.results_dir()
     writable_folder(results, "--results")  # before any training, not after it
+    on = device(config.dev)
     if args.folds:
-        if args.save_folds:
-            raise OptionError("--folds scores saved fold models and trains nothing: drop --save-folds")
+        training = {f.name for f in dataclasses.fields(Config)} - FOLDS_FIELDS
+        ignored = [f"--{name}" for name in vars(args) if name in training]
+        ignored += ["--save-folds"] * bool(args.save_folds) + ["--init"] * (args.init is not None)
+        if ignored:
+            raise OptionError(f"--folds scores saved fold models and trains nothing: drop {' '.join(ignored)}")
         split = load_split(config.valid_split, config.data_dir)
         print(f"scoring the fold models in {args.folds}/<sequence>/ (no training); {threads} torch thread(s)")
-        result = score_folds(split, load_folds(split, resolve_dir(args.folds), device(config.dev)), args.samples,
+        result = score_folds(split, load_folds(split, resolve_dir(args.folds), on), args.samples,
                              seed=config.seed, window_stride=config.window_stride)
     else:
         print(f"recipe '{args.recipe}', starting from "

@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 from .baselines import DEFAULT_DAMPING, fit_damping_factor
 from .config import Config
 from .data import SomofSplit, load_split, split_windows
+from .errors import OptionError
 from .evaluate import (
     ACTIVE_KL_NATS,
     BEST_OF,
@@ -151,13 +152,22 @@ def write_samples_npz(path: str | Path, samples: np.ndarray) -> Path:
 def write_cv_results(result: CVResult, out_dir: str | Path = "results", split_name: str = "valid",
                      command: str = "posepred cv") -> list[Path]:
     """``{split}_oof_predictions.json``, ``{split}_oof_samples.npz`` (with samples), ``{split}_cv.json``
-    and ``{split}_cv.md`` (rendered from the JSON), each atomically."""
+    and ``{split}_cv.md`` (rendered from the JSON), each atomically. Without samples, the samples
+    file of an earlier run is removed (it would not match the new predictions), with a line saying so."""
     from .report import write_cv_markdown
 
     out_dir = Path(out_dir)
+    samples_path = out_dir / f"{split_name}_oof_samples.npz"
+    if result.samples is None and (samples_path.is_file() or samples_path.is_symlink()):
+        try:
+            samples_path.unlink()
+        except OSError as exc:
+            raise OptionError(f"{samples_path}: cannot remove the stale samples of an earlier run "
+                              f"({exc.strerror or exc})") from exc
+        tqdm.write(f"removed {samples_path}: the samples of an earlier run (this run drew none)")
     paths = [write_poses_json(out_dir / f"{split_name}_oof_predictions.json", result.predictions)]
     if result.samples is not None:
-        paths.append(write_samples_npz(out_dir / f"{split_name}_oof_samples.npz", result.samples))
+        paths.append(write_samples_npz(samples_path, result.samples))
     paths.append(save_results(out_dir / f"{split_name}_cv.json", result.rows.values(), split=split_name,
                               command=command, seconds=round(result.seconds, 1),
                               per_sequence=[r.to_dict() for r in result.per_sequence.values()],

@@ -157,6 +157,9 @@ def _read_frame_paths(path: Path) -> tuple[list[str], np.ndarray]:
         names = {m["sequence"] for m in matches}
         if len(names) != 1:
             raise DataError(f"{path}: sample {i} mixes sequences {sorted(names)}")
+        if names & {"", ".", ".."}:  # a sequence name becomes a folder name (cv --save-folds DIR/folds/<sequence>)
+            raise DataError(f"{path}: sample {i} has the sequence name {names.pop()!r} "
+                            "(a sequence may not be named '.' or '..')")
         frames = [int(m["frame"]) for m in matches]
         if max(frames) >= 10**9:
             raise DataError(f"{path}: sample {i} has an implausible image number {max(frames)}")

@@ -160,7 +160,7 @@ def seen_sequences(config: Config, split: SomofSplit) -> set[str]:
     """Sequences of ``split`` that a model trained with ``config`` has seen in training."""
     if config.train_split != split.name:
         return set()
-    trained = set(config.train_sequences or split.sequence_names)
+    trained = set(split.sequence_names if config.train_sequences is None else config.train_sequences)
     return (trained - set(config.exclude_sequences)) & set(split.sequence_names)
 
 

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator, MultipleLocator
 
-from .errors import OptionError
+from .files import atomic_write_bytes, make_dir
 from .metrics import HORIZON_FRAMES, HORIZON_MS, format_value
 from .skeleton import BONES
 
@@ -89,12 +89,11 @@ def save_frame_pngs(observed, future, predicted, out_dir: str | Path, prefix: st
     """The seed's PNGs: ``{prefix}_Input_00..15``, ``_GroundTruth_00..13``, ``_Prediction_00..13``.
 
     ``observed (persons, 16, 13, 3)``, ``future``/``predicted`` ``(persons, 14, 13, 3)`` (future may
-    be None); one 3D plot per frame, every frame on the same axes.
+    be None); one 3D plot per frame, every frame on the same axes. Each PNG is written atomically;
+    a folder that cannot hold them, or a directory in a PNG's place, is an :class:`OptionError`.
     """
     out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OptionError(f"{out_dir}: exists and is not a directory (choose a folder for the PNGs)")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_dir(out_dir)
     parts = [("Input", _as_scene(observed), "input"), ("GroundTruth", future, "truth"),
              ("Prediction", predicted, "prediction")]
     parts = [(name, _as_scene(p), colour) for name, p, colour in parts if p is not None]
@@ -108,7 +107,7 @@ def save_frame_pngs(observed, future, predicted, out_dir: str | Path, prefix: st
                 if poses.shape[0] > 1:
                     ax.legend(handles=legend_handles([colour], poses.shape[0]), fontsize=7, loc="upper left")
                 paths.append(out_dir / f"{prefix}_{name}_{frame:02d}.png")
-                fig.savefig(paths[-1], dpi=80)
+                atomic_write_bytes(paths[-1], _png(fig))
     finally:
         plt.close(fig)
     return paths

@@ -36,6 +36,7 @@ def test_evaluate_json(capsys):
     (["evaluate", "--predictor", "derpof", "--dev", "foo"], "--dev foo"),
     (["evaluate", "--data", "/nonexistent"], "data directory not found"),
     (["valid", "--checkpoint-dir", "/nonexistent"], "/nonexistent"),
+    (["valid", "--checkpoint-dir", ""], "--checkpoint-dir: empty path"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, argv, fragment):
     code, _, err = run(capsys, *argv)
@@ -252,3 +253,33 @@ def test_a_diverging_run_exits_3_with_one_line(capsys, tmp_path):
                        "--n_epochs", "1", "--lr", "100", "--checkpoint-dir", str(tmp_path / "run"))
     messages = [line for line in err.replace("\r", "\n").splitlines() if line.startswith("posepred")]
     assert code == 3 and len(messages) == 1 and "loss became" in messages[0]  # (the rest: the progress bar)
+
+
+def test_pngs_into_a_folder_that_cannot_hold_them_are_one_line_errors(capsys, tmp_path):
+    # a folder under a file: refused before scoring
+    code, _, err = run(capsys, "valid", "--checkpoint-dir", "checkpoints/derpof",
+                       "--visualizations", f"{__file__}/pngs")
+    assert code == 2 and f"--visualizations {__file__}/pngs" in err and len(err.strip().splitlines()) == 1
+    # a directory where a PNG goes
+    (tmp_path / "_Input_00.png").mkdir()
+    code, _, err = run(capsys, "valid", "--checkpoint-dir", "checkpoints/derpof", "--visualizations", str(tmp_path))
+    assert code == 2 and f"{tmp_path / '_Input_00.png'}: is a directory" in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_unavailable_device_fails_before_the_data_is_loaded(capsys, tmp_path, monkeypatch):
+    import torch
+
+    from posepred import commands
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(commands, "training_data", lambda config: pytest.fail("data loaded before the device"))
+    code, out, err = run(capsys, "train", "--train_split", "valid", "--dev", "cuda",
+                         "--checkpoint-dir", str(tmp_path / "run"))
+    assert code == 2 and out == "" and "--dev cuda: CUDA is not available" in err
+
+
+def test_an_empty_train_sequences_list_trains_on_nothing_not_everything(capsys, tmp_path):
+    code, out, err = run(capsys, "train", "--train_split", "valid", "--train_sequences", "--n_epochs", "1",
+                         "--checkpoint-dir", str(tmp_path / "run"))
+    assert code == 2 and "no training windows" in err
+    assert "every valid sequence is used for training" not in out + err and "validating on 36" in out

@@ -128,3 +128,24 @@ def test_cv_scores_saved_folds_without_training(cv_run, tmp_path, capsys):
     assert rows["derpof"].metrics == pytest.approx(cv_run[0].rows["derpof"].metrics, rel=1e-5)
     assert extra["command"] == f"posepred cv --folds {root / 'folds'} --samples 3 --results {tmp_path}"
     assert main(["cv", "--folds", str(root / "folds"), "--save-folds", str(tmp_path)]) == 2
+
+
+def test_a_run_without_samples_removes_the_stale_samples_file(cv_run, tmp_path, capsys):
+    import dataclasses
+
+    write_cv_results(cv_run[0], tmp_path)
+    assert (tmp_path / "valid_oof_samples.npz").is_file()
+    capsys.readouterr()
+    paths = write_cv_results(dataclasses.replace(cv_run[0], samples=None), tmp_path)
+    assert "valid_oof_samples.npz" not in [p.name for p in paths] and not (tmp_path / "valid_oof_samples.npz").exists()
+    assert f"removed {tmp_path / 'valid_oof_samples.npz'}" in capsys.readouterr().out
+
+
+def test_cv_folds_refuses_training_options(cv_run, tmp_path, capsys):
+    from posepred.cli import main
+
+    _, root = cv_run
+    assert main(["cv", "--folds", str(root / "folds"), "--hidden_dim", "99", "--n_epochs", "3", "--seed", "1",
+                 "--results", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "drop --hidden_dim --n_epochs" in err and "--seed" not in err and not list(tmp_path.iterdir())

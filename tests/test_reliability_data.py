@@ -1,6 +1,7 @@
 """Data files an adversary might hand the loader: every one a one-line DataError naming the file."""
 
 import json
+import re
 import shutil
 import time
 
@@ -141,4 +142,14 @@ def test_implausible_image_number(data):
     paths[0] = [p.replace("image_000", "image_99999999999999999999") for p in paths[0]]
     (data / "3dpw_valid_frames_in.json").write_text(json.dumps(paths))
     with pytest.raises(DataError, match="3dpw_valid_frames_in.json: sample 0 has an implausible image number"):
+        load_split("valid", data)
+
+
+@pytest.mark.parametrize("name", ["..", "."])
+def test_sequence_names_cannot_leave_a_folder(data, name):
+    # a sequence name becomes a folder name: cv --save-folds DIR writes DIR/folds/<sequence>/
+    path = data / "3dpw_valid_frames_in.json"
+    path.write_text(path.read_text().replace("courtyard_hug_00/", f"{name}/"))
+    message = rf"3dpw_valid_frames_in.json: sample \d+ has the sequence name '{re.escape(name)}'"
+    with pytest.raises(DataError, match=message):
         load_split("valid", data)

@@ -3,9 +3,11 @@ import matplotlib
 matplotlib.use("Agg")
 
 import numpy as np
+import pytest
 import torch
 
 from posepred import toy, viz
+from posepred.errors import OptionError
 
 
 def test_sine_lstm_learns():
@@ -34,6 +36,17 @@ def test_frame_pngs_named_like_the_seed(valid, tmp_path):
     names = [p.name for p in paths]
     assert len(paths) == 44 and names[0] == "_Input_00.png" and names[-1] == "_Prediction_13.png"
     assert all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_frame_pngs_are_written_whole_or_refused(valid, tmp_path):
+    paths = viz.save_frame_pngs(valid.observed[0], None, valid.future[0], tmp_path)
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in paths) and not list(tmp_path.glob(".*tmp"))
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "_Prediction_00.png").mkdir()  # a directory where a PNG goes
+    with pytest.raises(OptionError, match="_Prediction_00.png: is a directory"):
+        viz.save_frame_pngs(valid.observed[0], None, valid.future[0], tmp_path / "x")
+    with pytest.raises(OptionError, match="cannot create directory"):  # a folder under a file
+        viz.save_frame_pngs(valid.observed[0], None, valid.future[0], paths[0] / "pngs")
 
 
 def test_sequence_frames_and_viewer(valid):
