@@ -116,12 +116,19 @@ def add_config_options(parser: argparse.ArgumentParser, recipe: str = "seed",
         group.add_argument(f"--{f.name}", help=f"{text} (default: {getattr(base, f.name)})", **kwargs)
 
 
+def path_text(value: str) -> str:
+    """A path option's value; an empty one is refused (it would read as "option not given")."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("empty path (give a path, or leave the option out)")
+    return value
+
+
 def add_common(parser: argparse.ArgumentParser, checkpoint_default: str | None = "checkpoints") -> None:
-    parser.add_argument("--data", dest="data_dir", default=argparse.SUPPRESS, metavar="DIR",
+    parser.add_argument("--data", dest="data_dir", default=argparse.SUPPRESS, type=path_text, metavar="DIR",
                         help="SoMoF data directory (default: $POSEPRED_DATA, else the repository's somof_data_3dpw/)")
     if checkpoint_default is not None:
         parser.add_argument("--checkpoint-dir", "--checkpoint_dir", dest="checkpoint_dir",
-                            default=argparse.SUPPRESS, metavar="DIR",
+                            default=argparse.SUPPRESS, type=path_text, metavar="DIR",
                             help=f"checkpoint directory (default: {checkpoint_default})")
 
 
@@ -176,14 +183,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dev", default="cpu", help=DEV_HELP)
     p.add_argument("--sample", type=int, default=0, help="sample index to draw (default: 0)")
     p.add_argument("--person", type=int, default=0, choices=[0, 1], help="person of the sample to draw (default: 0)")
-    p.add_argument("--visualizations", default="visualizations", metavar="DIR",
+    p.add_argument("--visualizations", default="visualizations", type=path_text, metavar="DIR",
                    help="where the PNGs of the drawn sample go (default: visualizations/)")
     p.add_argument("--json", action="store_true", help="print strict JSON instead of a table")
 
     p = command("test", "write the SoMoF submission for the test split")
     add_common(p, CHECKPOINT_HELP)
     p.add_argument("--dev", default="cpu", help=DEV_HELP)
-    p.add_argument("--out", default="3dpw_predictions.json", metavar="FILE",
+    p.add_argument("--out", default="3dpw_predictions.json", type=path_text, metavar="FILE",
                    help="submission file to write (default: 3dpw_predictions.json)")
 
     p = command("cv", "cross-validation by sequence on valid")
@@ -191,12 +198,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--recipe", choices=["seed", "finetune"], default="finetune",
                    help="'finetune' (default): from checkpoints/pretrained with the project's best settings; "
                         "'seed': the seed's Config from random weights (the option defaults below are finetune's)")
-    p.add_argument("--init", default=None, metavar="CHECKPOINT_DIR",
+    p.add_argument("--init", default=None, type=path_text, metavar="CHECKPOINT_DIR",
                    help="fine-tune each fold from it (default: the recipe's, 'none' for random weights)")
     p.add_argument("--samples", type=int, default=20, help="K samples per person for best-of-K and APD (default: 20)")
-    p.add_argument("--results", default=None, metavar="DIR", help="where results go (default: results/)")
-    p.add_argument("--save-folds", default=None, metavar="DIR", help="also save fold models under DIR/folds/")
-    p.add_argument("--folds", default=None, metavar="DIR",
+    p.add_argument("--results", default=None, type=path_text, metavar="DIR",
+                   help="where results go (default: results/)")
+    p.add_argument("--save-folds", default=None, type=path_text, metavar="DIR",
+                   help="also save fold models under DIR/folds/")
+    p.add_argument("--folds", default=None, type=path_text, metavar="DIR",
                    help="train nothing: score the fold models DIR/<sequence>/ (e.g. checkpoints/derpof/folds); "
                         "only --data, --valid_split, --dev, --seed, --window_stride, --samples and --results "
                         "apply, other training options are refused")
@@ -208,13 +217,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("report", "regenerate results/*.md, the README's result tables and the figure from results/*.json")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 when a generated file is stale")
-    p.add_argument("--results", default=None, metavar="DIR", help="results directory (default: results/)")
-    p.add_argument("--readme", default=None, metavar="FILE", help="README to fill (default: README.md)")
+    p.add_argument("--results", default=None, type=path_text, metavar="DIR",
+                   help="results directory (default: results/)")
+    p.add_argument("--readme", default=None, type=path_text, metavar="FILE", help="README to fill (default: README.md)")
 
     p = command("mocap", "build the 15 Hz SoMoF-joint corpus from CMU motion capture")
-    p.add_argument("--source", default="../shared/mocap_cmu", metavar="DIR",
+    p.add_argument("--source", default="../shared/mocap_cmu", type=path_text, metavar="DIR",
                    help="folder with the CMU text and BVH files (default: ../shared/mocap_cmu)")
-    p.add_argument("--out", default=None, metavar="NPZ", help="corpus file to write (default: data/mocap_cmu30.npz)")
+    p.add_argument("--out", default=None, type=path_text, metavar="NPZ",
+                   help="corpus file to write (default: data/mocap_cmu30.npz)")
     return parser
 
 

@@ -79,9 +79,7 @@ def device(dev: str):
 
 def checkpoint_dir(args) -> Path:
     """``--checkpoint-dir``, else ``checkpoints/`` when you trained there, else the shipped model."""
-    if getattr(args, "checkpoint_dir", None) is not None:
-        if not args.checkpoint_dir:
-            raise OptionError("--checkpoint-dir: empty path (give a checkpoint directory, or leave the option out)")
+    if getattr(args, "checkpoint_dir", None):  # an empty one is refused by the parser (cli.path_text)
         return Path(args.checkpoint_dir)
     if Path("checkpoints", "checkpoint_g.pt").is_file():
         return Path("checkpoints")

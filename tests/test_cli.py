@@ -36,12 +36,23 @@ def test_evaluate_json(capsys):
     (["evaluate", "--predictor", "derpof", "--dev", "foo"], "--dev foo"),
     (["evaluate", "--data", "/nonexistent"], "data directory not found"),
     (["valid", "--checkpoint-dir", "/nonexistent"], "/nonexistent"),
-    (["valid", "--checkpoint-dir", ""], "--checkpoint-dir: empty path"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, argv, fragment):
     code, _, err = run(capsys, *argv)
     assert code == 2
     assert fragment in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv", [["cv", "--folds", ""], ["cv", "--save-folds", " "], ["cv", "--results", ""],
+                                  ["valid", "--visualizations", ""], ["test", "--out", ""],
+                                  ["evaluate", "--data", ""], ["mocap", "--source", ""],
+                                  ["train", "--checkpoint-dir", ""], ["valid", "--checkpoint-dir", ""]])
+def test_an_empty_path_option_is_a_usage_error_not_option_left_out(capsys, argv):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and f"argument {argv[1]}" in err and "empty path" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_train_without_train_poses_points_to_cv(capsys, tmp_path):
