@@ -16,7 +16,6 @@ with the JSON files.
 from __future__ import annotations
 
 import argparse
-import io
 import re
 import sys
 from pathlib import Path
@@ -197,7 +196,7 @@ def vim_figure_png(cv_json: str | Path) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .viz import plot_vim_curves
+    from .viz import plot_vim_curves, png_bytes
 
     def draw(rows, extra):
         curves = {(rows[i].label if i in rows else i): np.asarray(values, dtype=float)
@@ -205,10 +204,9 @@ def vim_figure_png(cv_json: str | Path) -> bytes:
         if not curves or any(c.shape != (N_FUTURE,) for c in curves.values()):
             raise DataError(f"{cv_json}: 'vim_per_frame' must map each predictor to {N_FUTURE} numbers")
         figure = plot_vim_curves(curves, f"SoMoF 3DPW {extra.get('split', 'valid')}, cross-validated by sequence")
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=110)
+        png = png_bytes(figure, dpi=110)
         plt.close(figure)
-        return buffer.getvalue()
+        return png
     return rendered(Path(cv_json), draw, *load_results(cv_json))
 
 

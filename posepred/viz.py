@@ -107,7 +107,7 @@ def save_frame_pngs(observed, future, predicted, out_dir: str | Path, prefix: st
                 if poses.shape[0] > 1:
                     ax.legend(handles=legend_handles([colour], poses.shape[0]), fontsize=7, loc="upper left")
                 paths.append(out_dir / f"{prefix}_{name}_{frame:02d}.png")
-                atomic_write_bytes(paths[-1], _png(fig))
+                atomic_write_bytes(paths[-1], png_bytes(fig))
     finally:
         plt.close(fig)
     return paths
@@ -216,9 +216,10 @@ def plot_vim_curves(per_frame: dict[str, np.ndarray], title: str = "VIM versus h
     return fig
 
 
-def _png(fig) -> bytes:
+def png_bytes(fig, dpi: int = 80) -> bytes:
+    """A figure as PNG bytes (to write atomically, or to show in a widget)."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80)
+    fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
 
 
@@ -274,7 +275,7 @@ def frame_viewer(observed, future=None, predicted=None, labels=None, samples=Non
         name = "prediction (z = 0)" if samples is not None and which.value < 0 else "prediction"
         if samples is not None and which.value >= 0:
             name = f"sample {which.value + 1} of {len(samples)}"
-        image.value = _png(frame_figure(*parts, frame=frame.value, show=show.value, person_ids=ids,
+        image.value = png_bytes(frame_figure(*parts, frame=frame.value, show=show.value, person_ids=ids,
                                         view=(elevation.value, azimuth.value), figure_class=Figure,
                                         prediction_label=name))
 
