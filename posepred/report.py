@@ -120,11 +120,12 @@ def bench_text(rows: dict[str, ResultRow], extra: dict) -> str:
 
 
 def format_figure(metric: str, value: float) -> str:
-    """A benchmark figure as printed: rates and sizes whole, times and shares to one decimal."""
+    """A benchmark figure as printed: rates and sizes whole, times and shares to one decimal (times
+    under 1 to three)."""
     if metric.endswith(("seq_per_s", "windows", "_mib")):
         return f"{value:,.0f}"
     if metric.endswith(("ms", "us", "percent", "seconds_to_compile")):
-        return f"{value:.1f}"
+        return f"{value:.3f}" if abs(value) < 1 else f"{value:.1f}"
     return f"{value:.2f}"
 
 

@@ -77,7 +77,7 @@ def test_results_files_are_strict_json(tmp_path):
 def test_benchmark_output_and_figures_fill_the_performance_section(tmp_path):
     rows = [ResultRow("threads_1", "1 thread(s)", {"seq_per_s": 3629.4}),
             ResultRow("step_default_float32", "posepred", {"x_reference": 2.004, "seq_per_s": 1188.0}),
-            ResultRow("floor", "floor", {"fixed_ms": 9.06, "share_percent": 27.04}),
+            ResultRow("floor", "floor", {"fixed_ms": 9.06, "per_sequence_ms": 0.2431, "share_percent": 27.04}),
             ResultRow("memory_corpus_x15", "memory", {"windows": 261105.0, "peak_mib": 542.6})]
     save_results(tmp_path / "bench.json", rows, output=["machine: x86_64", "  1 thread(s): 3,629 seq/s"],
                  command="python benchmarks/bench.py --save")
@@ -87,7 +87,7 @@ def test_benchmark_output_and_figures_fill_the_performance_section(tmp_path):
     assert filled.startswith("<!-- results:bench -->\n```\n$ python benchmarks/bench.py --save\nmachine: x86_64\n"
                              "  1 thread(s): 3,629 seq/s\n```\n<!-- /results -->")
     numbers = re.findall(r"-->([^<]*)<!-- /value", filled)
-    assert numbers == ["3,629", "2.00", "1,188", "9.1", "27.0", "261,105", "543"]
+    assert numbers == ["3,629", "2.00", "1,188", "9.1", "0.243", "27.0", "261,105", "543"]
 
 
 def _corrupt(results, name, change):
