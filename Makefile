@@ -23,7 +23,7 @@ evaluate: setup
 baselines: evaluate
 
 lint: setup
-	$(VENV)/bin/ruff check posepred tests benchmarks notebooks/*.py
+	$(VENV)/bin/ruff check posepred tests benchmarks scripts notebooks/*.py
 
 test: setup
 	$(PY) scripts/check_notebooks_synced.py
