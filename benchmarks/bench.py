@@ -33,11 +33,12 @@ import torch
 import torch._dynamo
 
 from posepred.config import RECIPES, Config
-from posepred.data import load_split, split_windows
+from posepred.data import N_FUTURE, N_OBSERVED, load_split, split_windows
 from posepred.evaluate import predict
 from posepred.models import DeRPoF
 from posepred.paths import default_corpus_path, results_dir
 from posepred.results import ResultRow, save_results
+from posepred.skeleton import N_COORDS
 from posepred.train import derpof_loss
 
 REFERENCE = "step_reference_float64"
@@ -179,10 +180,11 @@ def threads_table(out: Output, batch, rounds: int, busy_per_core: int = 0) -> No
 def matmul_flops(config: Config, batch: int) -> float:
     """Floating-point operations in the matrix products of one training step of ``config``'s seed
     model (forward, and backward at twice the forward): the LSTM gates of the encoders (net_g, and
-    net_l's two layers, 15 frames) and decoders (14 frames), and the decoders' output layers."""
-    h, e, local = config.hidden_dim, config.embedding_dim, 39
-    gates = (15 * ((e + h) + (local + h) + (h + h)) + 14 * ((e + h) + (local + h))) * 4 * h
-    return 3 * 2 * batch * (gates + 14 * h * (3 + local))
+    net_l's two layers, over the 15 observed velocities) and decoders (14 future frames), and the
+    decoders' output layers."""
+    h, e, local, past = config.hidden_dim, config.embedding_dim, N_COORDS, N_OBSERVED - 1
+    gates = (past * ((e + h) + (local + h) + (h + h)) + N_FUTURE * ((e + h) + (local + h))) * 4 * h
+    return 3 * 2 * batch * (gates + N_FUTURE * h * (3 + local))
 
 
 def floor_table(out: Output, windows, reference_seconds: float, rounds: int) -> None:
