@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from . import paths
 from .checkpoint import load_config, load_model, resolve_dir
 from .config import RECIPES, Config
-from .data import check_split_name, load_split, split_windows
+from .data import available_splits, check_split_name, load_split, split_windows
 from .errors import DataError, OptionError
 from .evaluate import (
     held_out_sequences,
@@ -43,11 +43,6 @@ def config_from_args(args, base: Config | None = None) -> Config:
 def print_json(value) -> None:
     """Strict JSON on stdout (NaN or Infinity is a bug here: metrics are checked finite before)."""
     print(json.dumps(value, indent=1, allow_nan=False))
-
-
-def available_splits(data_dir: Path) -> list[str]:
-    return sorted(p.name[len("3dpw_"):-len("_in.json")] for p in data_dir.glob("3dpw_*_in.json")
-                  if not p.name.endswith("_frames_in.json"))
 
 
 def load_named_split(name: str, data_dir: Path):

@@ -8,9 +8,7 @@ import sys
 from pathlib import Path
 
 import jupytext
-
-# the filters of notebooks/jupytext.toml, as JupyterLab's jupytext extension writes them into a notebook
-JUPYTEXT = {"cell_metadata_filter": "tags,-all", "notebook_metadata_filter": "-all"}
+from execute_notebooks import JUPYTEXT  # scripts/ is on sys.path when this runs as a script
 
 
 def cells(path: Path) -> list[tuple[str, str, tuple[str, ...]]]:
