@@ -260,9 +260,9 @@ class Config:
 
     def replace(self, **changes) -> Config:
         """A copy with ``changes`` (command-line options): each checked, errors name ``--field``."""
-        probe = dataclasses.replace(self)
-        probe._check(changes, "option --{name}")
-        return dataclasses.replace(self, **{name: getattr(probe, name) for name in changes})
+        copy = dataclasses.replace(self)
+        copy._check(changes, "option --{name}")  # checks each change and stores it, normalised
+        return copy
 
     def model_kwargs(self) -> dict:
         return dict(hidden_dim=self.hidden_dim, latent_dim=self.latent_dim, embedding_dim=self.embedding_dim,
