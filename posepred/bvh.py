@@ -37,19 +37,13 @@ def check_bvh(path: Path) -> tuple[int, float]:
     unique joints, finite offsets, ``CHANNELS n`` with n known channel names: 3 rotations, plus 3
     positions on the root only), ``Frames:`` equal to the number of motion rows, ``Frame Time`` finite
     and positive, every row with one finite, plausible number per channel. Returns (frames, frame time)."""
-    from .data import max_json_bytes
+    from .data import _read_bytes  # a regular, readable file within the input size cap
 
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found" if not path.exists() else f"{path}: not a regular file")
     try:
-        if path.stat().st_size > max_json_bytes():
-            raise DataError(f"{path}: larger than the input cap (POSEPRED_MAX_JSON_MB)")
-        text = path.read_bytes().decode("utf-8")
+        text = _read_bytes(path).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not a BVH file (not UTF-8 text)") from exc
-    except OSError as exc:
-        raise DataError(f"{path}: unreadable ({exc.strerror or exc})") from exc
     split = re.search(r"^[ \t]*MOTION[ \t]*\r?$", text, re.M)
     if not text.lstrip().startswith("HIERARCHY") or split is None:
         raise DataError(f"{path}: not a BVH file (needs HIERARCHY and MOTION sections)")
