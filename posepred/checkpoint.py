@@ -1,198 +1,215 @@
-"""Models and training states in and out of checkpoint sets, loaded with checks.
+"""Checkpoints: one file written atomically, verified when read, one writer per directory.
 
-:func:`save_checkpoint` writes weights, ``config.json`` and (optionally) the training state and
-``history.json`` as one set; :func:`load_model`, :func:`load_config`, :func:`load_training_state` and
-:func:`load_checkpoint_set` read them back, checking every tensor against the configured model. The
-set's layout on disk (manifest, ``.previous/``, all-or-nothing writes) is :mod:`posepred.manifest`;
-atomic single-file writes are :mod:`posepred.files`, the directory lock :mod:`posepred.lock` (their
-names are re-exported here).
+A checkpoint directory holds two files:
+
+- ``checkpoint.pt``: everything, in one ``torch.save`` dict: the config, the weights, the training
+  state (optimiser, scheduler, epoch, random states) and the history of every epoch, with a
+  sha256 of the config and weights;
+- ``config.json``: a readable copy of the config. It is never read back (editing it changes
+  nothing; a load warns when it differs from the config inside ``checkpoint.pt``).
+
+:func:`save` writes ``checkpoint.pt`` to a temporary file in the same directory, fsyncs it and
+renames it over the old one, so a kill or a full disk at any instant leaves the previous or the new
+checkpoint, never a torn one. :func:`load` reads regular files only, within a size cap, checks the
+sha256, and checks every tensor against the model its config builds (names, shapes, dtypes, finite,
+plausible magnitude). :class:`DirectoryLock` is an OS lock on the directory itself, so there is no
+lock file to follow or truncate.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import io
 import json
+import os
 import pickle
+import warnings
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from . import manifest
-from .config import MODEL_FIELDS, Config
+from .config import Config
 from .errors import CheckpointError, ConfigError
-from .files import atomic_torch_save, atomic_write_bytes, atomic_write_text, torch_bytes  # noqa: F401 - old home
-from .lock import LOCK, DirectoryLock  # noqa: F401 - LOCK re-exported: its old home
-from .manifest import (  # noqa: F401 - the set's names re-exported: their old home
-    FILES,
-    FORMAT,
-    INCOMING,
-    MANIFEST,
-    PREVIOUS,
-    SET_FILES,
-    read_plain,
-    write_set,
-)
-from .models import DeRPoF
-from .paths import resolve_relative
+from .files import atomic_write_bytes, make_dir, read_regular_file
+from .forecasters import build_model
+
+FILE, CONFIG = "checkpoint.pt", "config.json"
+FORMAT = 3
+MAX_BYTES = 1 << 30
+MAX_WEIGHT = 1e4  # no trained weight comes near this; a larger one is a corrupted or doctored file
+LEGACY = ("checkpoint_g.pt", "checkpoint_l.pt", "manifest.json")
 
 
-def read_set(directory: str | Path) -> tuple[Path, dict[str, bytes], bool]:
-    """:func:`posepred.manifest.read_set`; a torn set is first loaded unverified, for a specific error."""
-    return manifest.read_set(directory, _diagnose)
+@dataclass
+class Checkpoint:
+    """What :func:`load` returns: the model (eval mode, on the requested device), its config, the
+    training state (None for weights only) and the history (one record per finished epoch)."""
+
+    model: torch.nn.Module
+    config: Config
+    training: dict | None = None
+    history: list = field(default_factory=list)
 
 
-def _diagnose(directory: Path) -> None:
-    """For a set that fails verification, raise the more specific error of an unverified load."""
-    files = read_plain(directory, SET_FILES)
-    config = _config_from(directory, files)
-    model = DeRPoF(**config.model_kwargs())
-    _weights_into(directory, files, model)
+def _digest(config: dict, weights: dict[str, torch.Tensor]) -> str:
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
+    for name in sorted(weights):
+        tensor = weights[name].detach().cpu().contiguous()
+        digest.update(f"{name}:{tensor.dtype}:{list(tensor.shape)}".encode())
+        digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    return digest.hexdigest()
 
 
-def _torch_load(path: Path, data: bytes | None = None):
-    if data is None:
-        if not path.is_file():
-            raise CheckpointError(f"{path}: file not found")
-        data = path.read_bytes()
-    try:
-        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, OSError, ValueError, TypeError, AttributeError, KeyError, IndexError,
-            zipfile.BadZipFile, pickle.UnpicklingError, UnicodeDecodeError, RecursionError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path}: not a readable torch checkpoint (truncated or corrupted?): "
-                              f"{first_line[:200]}") from exc
+def save(directory: str | Path, model: torch.nn.Module, config: Config, training: dict | None = None,
+         history: list | None = None, lock: DirectoryLock | None = None) -> Path:
+    """Write ``directory/checkpoint.pt`` atomically, then its readable ``config.json``.
 
-
-def _check_state(path: Path, module: torch.nn.Module, state) -> None:
-    """``state`` must be a state dict with exactly the module's keys, shapes and floating dtypes."""
-    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
-                                              for k, v in state.items()):
-        raise CheckpointError(f"{path}: not a state dict of tensors")
-    expected = module.state_dict()
-    problems = [f"missing {k}" for k in expected if k not in state]
-    problems += [f"unexpected {k}" for k in state if k not in expected]
-    problems += [f"{k}: shape {list(state[k].shape)} in file, model expects {list(v.shape)}"
-                 for k, v in expected.items() if k in state and state[k].shape != v.shape]
-    problems += [f"{k}: dtype {state[k].dtype} in file, model expects floating point"
-                 for k, v in expected.items() if k in state and v.is_floating_point()
-                 and not (state[k].is_floating_point() and state[k].dtype in (torch.float32, torch.float64))]
-    problems += [f"{k}: {state[k].layout} tensor in file, model expects a dense tensor"
-                 for k in expected if k in state and state[k].layout != torch.strided]
-    if problems:
-        raise CheckpointError(f"{path}: does not fit the configured model: " + "; ".join(problems[:6])
-                              + (f" (+{len(problems) - 6} more)" if len(problems) > 6 else ""))
-    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
-    if bad:
-        raise CheckpointError(f"{path}: non-finite weights in {bad[:4]}")
-
-
-def resolve_dir(directory: str | Path) -> Path:
-    """A checkpoint directory as given, or relative to the repository (so notebooks in
-    ``notebooks/`` find the shipped ``checkpoints/...`` too); see :mod:`posepred.paths`."""
-    return resolve_relative(directory)
-
-
-def _config_from(where: Path, files: dict[str, bytes]) -> Config:
-    path = where / "config.json"
-    if "config.json" not in files:
-        raise CheckpointError(f"{path}: missing (every checkpoint directory needs its config.json)")
-    try:
-        return Config.from_json(files["config.json"], str(path))
-    except ConfigError as exc:
-        raise CheckpointError(str(exc)) from exc
-
-
-def _weights_into(where: Path, files: dict[str, bytes], model: DeRPoF) -> None:
-    for name, module in (("checkpoint_g.pt", model.net_g), ("checkpoint_l.pt", model.net_l)):
-        if name not in files:
-            raise CheckpointError(f"{where / name}: file not found")
-        state = _torch_load(where / name, files[name])
-        _check_state(where / name, module, state)
-        module.load_state_dict(state)
-
-
-def load_config(directory: str | Path) -> Config:
-    where, files, _ = read_set(directory)
-    return _config_from(where, files)
-
-
-def _model_from(where: Path, files: dict[str, bytes], config: Config | None) -> tuple[DeRPoF, Config]:
-    saved = _config_from(where, files)
-    if config is not None:
-        diff = [f"{k}: checkpoint {getattr(saved, k)!r}, configured {getattr(config, k)!r}"
-                for k in MODEL_FIELDS if getattr(saved, k) != getattr(config, k)]
-        if diff:
-            raise CheckpointError(f"{where}: checkpoint was trained with other hyperparameters: " + "; ".join(diff))
-    model = DeRPoF(**(config or saved).model_kwargs())
-    _weights_into(where, files, model)
-    return model, saved
-
-
-def load_model(directory: str | Path, config: Config | None = None, device="cpu") -> tuple[DeRPoF, Config]:
-    """Build the model described by the checkpoint's ``config.json`` and load its weights.
-
-    When ``config`` is given, its model fields must match the checkpoint's; a mismatch raises
-    :class:`CheckpointError` listing each differing field.
-    """
-    where, files, _ = read_set(directory)
-    model, saved = _model_from(where, files, config)
-    return model.to(device), saved
-
-
-def _training_state_from(where: Path, files: dict[str, bytes]) -> dict:
-    path = where / "training_state.pt"
-    if "training_state.pt" not in files:
-        raise CheckpointError(f"{path}: missing (this checkpoint holds weights only, it cannot be resumed)")
-    state = _torch_load(path, files["training_state.pt"])
-    if not isinstance(state, dict) or "epoch" not in state:
-        raise CheckpointError(f"{path}: not a training state (no epoch)")
-    epoch, history = state["epoch"], state.get("history", [])
-    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
-        raise CheckpointError(f"{path}: epoch {epoch!r} is not a count of epochs")
-    if not isinstance(history, list) or len(history) != epoch:
-        raise CheckpointError(f"{path}: epoch {epoch} but {len(history) if isinstance(history, list) else '?'} "
-                              "history records")
-    return state
-
-
-def load_training_state(directory: str | Path) -> dict:
-    where, files, _ = read_set(directory)
-    return _training_state_from(where, files)
-
-
-def load_checkpoint_set(directory: str | Path, config: Config | None = None) -> tuple[DeRPoF, Config, dict]:
-    """Model, saved config and training state, all from one complete set (for resuming)."""
-    where, files, _ = read_set(directory)
-    model, saved = _model_from(where, files, config)
-    return model, saved, _training_state_from(where, files)
-
-
-def save_checkpoint(directory: str | Path, model: DeRPoF, config: Config, training_state: dict | None = None,
-                    history: list | None = None, lock: DirectoryLock | None = None) -> None:
-    """Replace the checkpoint set in ``directory`` by weights, ``config.json``, and (optionally) the
-    resumable training state and ``history.json``, all or nothing (see :mod:`posepred.manifest`).
-
-    ``lock``: the caller's :class:`DirectoryLock` on ``directory``; without it the lock is taken
-    for the save and a :class:`CheckpointError` raised when another run holds it. A failing write
-    (full disk, permissions) raises :class:`CheckpointError`; the previous set stays loadable.
-    """
+    Without ``lock`` (the caller's lock on ``directory``), the lock is taken for the save and a
+    :class:`CheckpointError` raised when another run holds it."""
     directory = Path(directory)
-    files = {"checkpoint_g.pt": torch_bytes(model.net_g.state_dict()),
-             "checkpoint_l.pt": torch_bytes(model.net_l.state_dict()),
-             "config.json": config.to_json().encode()}
-    if training_state is not None:
-        files["training_state.pt"] = torch_bytes(training_state)
-    if history is not None:
-        files["history.json"] = json.dumps(history, indent=1).encode()
-    own = None
-    if lock is None or not lock.covers(directory):
-        own = DirectoryLock(directory).acquire()
+    weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    values = json.loads(config.to_json())
+    content = {"format": FORMAT, "config": values, "model": weights, "training": training,
+               "history": list(history or []), "sha256": _digest(values, weights)}
+    buffer = io.BytesIO()
+    torch.save(content, buffer)
+    own = None if lock is not None and lock.covers(directory) else DirectoryLock(directory).acquire()
     try:
-        write_set(directory, files)
-    except OSError as exc:
-        raise CheckpointError(f"{directory}: checkpoint not saved ({exc.strerror or exc}); the previous set "
-                              "is kept") from exc
+        atomic_write_bytes(directory / FILE, buffer.getvalue(), CheckpointError)
+        atomic_write_bytes(directory / CONFIG, (config.to_json() + "\n").encode(), CheckpointError)
     finally:
         if own is not None:
             own.release()
+    return directory / FILE
+
+
+def _torch_load(path: Path, data: bytes):
+    try:
+        with warnings.catch_warnings():  # torch warns about sparse tensors before we refuse them
+            warnings.simplefilter("ignore")
+            return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, OSError, ValueError, TypeError, AttributeError, KeyError, IndexError,
+            zipfile.BadZipFile, pickle.UnpicklingError, UnicodeDecodeError, RecursionError, NotImplementedError) as exc:
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path}: not a readable checkpoint (truncated or corrupted?): {first}") from exc
+
+
+def check_weights(path: Path, model: torch.nn.Module, weights) -> None:
+    """``weights`` must be a dense, finite state dict with exactly ``model``'s names, shapes and
+    floating dtypes, every value within :data:`MAX_WEIGHT`."""
+    if not isinstance(weights, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                                for k, v in weights.items()):
+        raise CheckpointError(f"{path}: its weights are not a state dict of tensors")
+    expected = model.state_dict()
+    problems = [f"missing {k}" for k in expected if k not in weights]
+    problems += [f"unexpected {k}" for k in weights if k not in expected]
+    for name, tensor in weights.items():
+        if name not in expected:
+            continue
+        if tensor.layout != torch.strided or tensor.device.type == "meta":
+            problems.append(f"{name}: a {tensor.layout} tensor on {tensor.device.type}, expected a dense tensor")
+        elif tensor.shape != expected[name].shape:
+            problems.append(f"{name}: shape {list(tensor.shape)}, the model expects {list(expected[name].shape)}")
+        elif tensor.dtype not in (torch.float32, torch.float64):
+            problems.append(f"{name}: dtype {tensor.dtype}, expected float32 or float64")
+        elif not torch.isfinite(tensor).all():
+            problems.append(f"{name}: non-finite values")
+        elif tensor.numel() and tensor.abs().max() > MAX_WEIGHT:
+            problems.append(f"{name}: a value of {tensor.abs().max().item():.3g}, implausible for a weight")
+    if problems:
+        raise CheckpointError(f"{path}: does not fit the model its config describes: " + "; ".join(problems[:4])
+                              + (f" (+{len(problems) - 4} more)" if len(problems) > 4 else ""))
+
+
+def read(directory: str | Path) -> tuple[Path, dict]:
+    """The verified content of ``directory/checkpoint.pt`` (without building the model)."""
+    directory = Path(directory)
+    path = directory / FILE
+    if not path.exists() and not path.is_symlink():
+        if directory.is_dir() and any((directory / name).is_file() for name in LEGACY):
+            raise CheckpointError(f"{directory}: a checkpoint in the earlier layout (checkpoint_g.pt, "
+                                  f"checkpoint_l.pt, ...); convert it once with `posepred convert {directory}`")
+        raise CheckpointError(f"{path}: no checkpoint here" if directory.is_dir()
+                              else f"{directory}: checkpoint directory not found")
+    content = _torch_load(path, read_regular_file(path, MAX_BYTES, CheckpointError))
+    if not isinstance(content, dict) or content.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a posepred checkpoint (format {FORMAT})")
+    config, weights = content.get("config"), content.get("model")
+    if not isinstance(config, dict) or not isinstance(weights, dict) or \
+            not all(isinstance(v, torch.Tensor) for v in weights.values()):
+        raise CheckpointError(f"{path}: its config or weights are missing")
+    if content.get("sha256") != _digest(config, weights):
+        raise CheckpointError(f"{path}: its config or weights do not match their sha256 (modified or corrupted)")
+    return path, content
+
+
+def load(directory: str | Path, device="cpu") -> Checkpoint:
+    """Build the model ``directory/checkpoint.pt`` describes, load its verified weights (see the
+    module docstring) and return it in eval mode with its config, training state and history."""
+    path, content = read(directory)
+    try:
+        config = Config.from_dict(content["config"], str(path))
+    except ConfigError as exc:
+        raise CheckpointError(str(exc)) from exc
+    model = build_model(config)
+    check_weights(path, model, content["model"])
+    model.load_state_dict(content["model"])
+    _warn_if_edited(Path(directory) / CONFIG, config)
+    history = content.get("history")
+    dtype = torch.float64 if config.double else torch.float32
+    return Checkpoint(model.to(device, dtype).eval(), config, content.get("training"),
+                      history if isinstance(history, list) else [])
+
+
+def _warn_if_edited(path: Path, config: Config) -> None:
+    try:
+        readable = Config.from_json(read_regular_file(path, 1 << 20, ConfigError), str(path))
+    except ConfigError:
+        readable = None
+    if readable != config:
+        warnings.warn(f"{path}: differs from the config inside {FILE}, which is the one used "
+                      "(config.json is a readable copy; edit options on the command line instead)", stacklevel=3)
+
+
+class DirectoryLock:
+    """An exclusive ``flock`` on the checkpoint directory itself, held until :meth:`release`: a
+    second holder, in this or another process, gets a :class:`CheckpointError` at once."""
+
+    def __init__(self, directory: str | Path):
+        self.directory = Path(directory)
+        self.fd: int | None = None
+
+    def acquire(self) -> DirectoryLock:
+        make_dir(self.directory, CheckpointError)
+        fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise CheckpointError(f"{self.directory}: another run is writing checkpoints here; wait for it to "
+                                  "finish or choose another --checkpoint-dir") from None
+        self.fd = fd
+        return self
+
+    def release(self) -> None:
+        if self.fd is not None:
+            fd, self.fd = self.fd, None
+            os.close(fd)  # closing drops the lock
+
+    def covers(self, directory: str | Path) -> bool:
+        return self.fd is not None and os.path.samestat(os.fstat(self.fd), os.stat(directory))
+
+    def __enter__(self) -> DirectoryLock:
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def holds_a_run(directory: str | Path) -> bool:
+    """Whether ``directory`` holds a checkpoint (of either layout) that a fresh run would replace."""
+    directory = Path(directory)
+    return any(os.path.lexists(directory / name) for name in (FILE,) + LEGACY)

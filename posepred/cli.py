@@ -52,47 +52,7 @@ def _predictor(text: str) -> str:
     return text.replace("-", "_")
 
 
-# What each Config field means, one "field: text" a line; the default comes from the subcommand's recipe.
-FIELD_HELP = dict(line.split(": ", 1) for line in """
-hidden_dim: LSTM width
-latent_dim: VAE latent size
-embedding_dim: net_g input embedding size
-dropout: dropout probability
-residual_damping: predict a correction over damped velocity with this factor (none: the seed model)
-vae: 'seed' (encoder sees the past) or 'conditional' (past and future)
-social: give each person's forecaster the other person's motion
-skeleton: keep rigid bone lengths in every predicted frame
-free_bits: conditional VAE: KL below this many nats per dimension is free
-kl_anneal_epochs: ramp the KL weight up over this many epochs
-lr: Adam learning rate
-n_epochs: training epochs
-batch_size: scenes per batch (2 person sequences each)
-loader_shuffle: shuffle windows every epoch
-pin_memory: pin the windows in page-locked memory (CUDA)
-loader_workers: the seed's option (unused: batches are sliced from memory)
-load_checkpoint: resume from --checkpoint-dir
-dev: device: cpu, cuda, cuda:N, mps or auto
-double: train in float64
-local_weight: weight of the local (net_l) loss
-kl_weight: weight of the KL term
-scheduler_factor: ReduceLROnPlateau factor
-scheduler_patience: ReduceLROnPlateau patience (epochs)
-grad_clip: clip the gradient norm (none: off)
-seed: random seed
-corpus: motion-capture corpora (.npz) for --train_split mocap
-train_split: split to train on (train, valid or mocap)
-valid_split: split to validate on
-train_sequences: train only on these sequences (default: all)
-exclude_sequences: never train on these sequences
-valid_sequences: validate only on these sequences
-window_stride: frames between training windows
-rotate: random rotation about the vertical axis
-mirror: random left/right mirroring
-init_checkpoint: start from these weights (fine-tuning)
-""".strip().splitlines())
-
-
-def add_config_options(parser: argparse.ArgumentParser, recipe: str = "seed",
+def add_config_options(parser: argparse.ArgumentParser, recipe: str = "paper",
                        skip=("data_dir", "checkpoint_dir")) -> None:
     """One ``--field`` option per Config field, typed from its annotation; help shows ``recipe``'s default."""
     hints = typing.get_type_hints(Config)
@@ -112,8 +72,7 @@ def add_config_options(parser: argparse.ArgumentParser, recipe: str = "seed",
             kwargs.update(type=_optional(kind), metavar=kind.__name__.upper())
         else:
             kwargs.update(type=kind, metavar=kind.__name__.upper())
-        text = FIELD_HELP.get(f.name, f.name.replace("_", " "))
-        group.add_argument(f"--{f.name}", help=f"{text} (default: {getattr(base, f.name)})", **kwargs)
+        group.add_argument(f"--{f.name}", help=f"{Config.help(f.name)} (default: {getattr(base, f.name)})", **kwargs)
 
 
 def path_text(value: str) -> str:
@@ -140,7 +99,8 @@ def add_runtime(parser: argparse.ArgumentParser, default) -> None:
                         help=f"print the traceback of an internal error (also ${ENV_DEBUG}=1)")
 
 
-DEV_HELP = "device: cpu, cuda, cuda:N, mps or auto (default: cpu)"
+DEV_HELP = "device: cpu, cuda, cuda:N, mps or auto (default: auto, a GPU when there is one)"
+OVERWRITE_HELP = "replace the checkpoints a finished run left in the checkpoint directory"
 CHECKPOINT_HELP = "checkpoints/ when you trained there, else the shipped checkpoints/derpof"
 
 
@@ -169,18 +129,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="valid", help="split with ground truth to score on (default: valid)")
     p.add_argument("--damping", type=float, default=0.8, help="damped-velocity factor (default: 0.8)")
     p.add_argument("--json", action="store_true", help="print strict JSON instead of a table")
-    p.add_argument("--dev", default="cpu", help=DEV_HELP)
+    p.add_argument("--dev", default="auto", help=DEV_HELP)
     add_common(p, CHECKPOINT_HELP)
 
     p = command("train", "train DeRPoF (standard protocol: train split, valid split)")
-    p.add_argument("--recipe", choices=["seed", "finetune"], default="seed",
-                   help="starting Config: the seed's (default) or fine-tuning from checkpoints/pretrained")
+    p.add_argument("--recipe", choices=["paper", "finetune"], default="paper",
+                   help="starting Config: the paper's (default) or fine-tuning from checkpoints/pretrained")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     add_common(p)
-    add_config_options(p, "seed")
+    add_config_options(p, "paper")
 
     p = command("valid", "score checkpoints on valid and draw one sample's frames")
     add_common(p, CHECKPOINT_HELP)
-    p.add_argument("--dev", default="cpu", help=DEV_HELP)
+    p.add_argument("--dev", default="auto", help=DEV_HELP)
     p.add_argument("--sample", type=int, default=0, help="sample index to draw (default: 0)")
     p.add_argument("--person", type=int, default=0, choices=[0, 1], help="person of the sample to draw (default: 0)")
     p.add_argument("--visualizations", default="visualizations", type=path_text, metavar="DIR",
@@ -189,15 +150,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("test", "write the SoMoF submission for the test split")
     add_common(p, CHECKPOINT_HELP)
-    p.add_argument("--dev", default="cpu", help=DEV_HELP)
+    p.add_argument("--dev", default="auto", help=DEV_HELP)
     p.add_argument("--out", default="3dpw_predictions.json", type=path_text, metavar="FILE",
                    help="submission file to write (default: 3dpw_predictions.json)")
 
     p = command("cv", "cross-validation by sequence on valid")
     add_common(p, None)
-    p.add_argument("--recipe", choices=["seed", "finetune"], default="finetune",
+    p.add_argument("--recipe", choices=["paper", "finetune"], default="finetune",
                    help="'finetune' (default): from checkpoints/pretrained with the project's best settings; "
-                        "'seed': the seed's Config from random weights (the option defaults below are finetune's)")
+                        "'paper': the paper's Config from random weights (the option defaults below are finetune's)")
+    p.add_argument("--overwrite", action="store_true", help="replace the fold models of an earlier run in --save-folds")
     p.add_argument("--init", default=None, type=path_text, metavar="CHECKPOINT_DIR",
                    help="fine-tune each fold from it (default: the recipe's, 'none' for random weights)")
     p.add_argument("--samples", type=int, default=20, help="K samples per person for best-of-K and APD (default: 20)")
@@ -212,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_options(p, "finetune")
 
     p = command("pretrain", "train on the motion-capture corpus")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     add_common(p, "checkpoints/pretrained")
     add_config_options(p, "pretrain")
 
@@ -220,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", default=None, type=path_text, metavar="DIR",
                    help="results directory (default: results/)")
     p.add_argument("--readme", default=None, type=path_text, metavar="FILE", help="README to fill (default: README.md)")
+
+    p = command("convert", "convert a checkpoint of an earlier layout (checkpoint_g.pt, ...) to checkpoint.pt")
+    p.add_argument("directory", type=path_text, metavar="DIR", help="the checkpoint directory to convert in place")
 
     p = command("mocap", "build the 15 Hz SoMoF-joint corpus from CMU motion capture")
     p.add_argument("--source", default="../shared/mocap_cmu", type=path_text, metavar="DIR",
@@ -246,7 +212,7 @@ def main(argv=None) -> int:
         print(f"posepred {args.command}: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug: say so, keep the traceback for --debug
-        from .train import TrainingDiverged
+        from .trainer import TrainingDiverged
 
         if isinstance(exc, TrainingDiverged):  # not a bug and not bad input: the run itself failed
             print(f"posepred {args.command}: {exc}", file=sys.stderr)

@@ -16,7 +16,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from . import paths
-from .checkpoint import load_config, load_model, resolve_dir
+from . import checkpoint
 from .config import RECIPES, Config
 from .data import available_splits, check_split_name, load_split, split_windows
 from .errors import DataError, OptionError
@@ -31,11 +31,24 @@ from .evaluate import (
 from .metrics import format_table
 from .results import check_finite, label_of
 from .runtime import configure_threads, resolve_device
-from .train import Trainer, format_record
+from .paths import resolve_relative
+from .trainer import Trainer
+
+
+def format_record(record: dict) -> str:
+    """One log line per epoch (like the paper's scripts), plus the active latent dimensions on valid."""
+    parts = [f"e: {record['epoch']}", f"lr: {record['lr']:.5f}"]
+    for split in ("train", "valid"):
+        if f"{split}_loss" in record:
+            parts.append(f"{split} loss {record[f'{split}_loss']:.5f} ade {record[f'{split}_ade_rms']:.4f} "
+                         f"fde {record[f'{split}_fde_rms']:.4f} vim900 {record[f'{split}_vim_900']:.2f}")
+    if "valid_active_dims" in record:
+        parts.append(f"active latent dims {record['valid_active_dims']}")
+    return " | ".join(parts)
 
 
 def config_from_args(args, base: Config | None = None) -> Config:
-    """``base`` (default: the seed Config) with every Config field given on the command line."""
+    """``base`` (default: the paper's Config) with every Config field given on the command line."""
     names = {f.name for f in dataclasses.fields(Config)}
     return (base or Config()).replace(**{k: v for k, v in vars(args).items() if k in names})
 
@@ -76,7 +89,7 @@ def checkpoint_dir(args) -> Path:
     """``--checkpoint-dir``, else ``checkpoints/`` when you trained there, else the shipped model."""
     if getattr(args, "checkpoint_dir", None):  # an empty one is refused by the parser (cli.path_text)
         return Path(args.checkpoint_dir)
-    if Path("checkpoints", "checkpoint_g.pt").is_file():
+    if Path("checkpoints", checkpoint.FILE).is_file():
         return Path("checkpoints")
     shipped = paths.shipped_model()
     print(f"using the shipped model {shipped} (pass --checkpoint-dir to choose)", file=sys.stderr)
@@ -138,17 +151,17 @@ def training_data(config: Config):
 
 
 def run_train(args, base: Config | None = None) -> int:
-    config = config_from_args(args, base or RECIPES[getattr(args, "recipe", "seed")])
-    if config.load_checkpoint and (Path(config.checkpoint_dir) / "config.json").is_file():
+    config = config_from_args(args, base or RECIPES[getattr(args, "recipe", "paper")])
+    if config.load_checkpoint and (Path(config.checkpoint_dir) / checkpoint.FILE).exists():
         # resuming: the saved run's settings, with only the options given on this command line changed
-        config = config_from_args(args, load_config(config.checkpoint_dir))
-    device(config.dev)  # an unavailable device fails here, before the data is loaded
+        config = config_from_args(args, checkpoint.load(config.checkpoint_dir).config)
+    on = device(config.dev)  # an unavailable device fails here, before the data is loaded
     windows, valid = training_data(config)
     print(f"training on {len(windows)} person windows of '{config.train_split}'"
           + (f", validating on {len(valid)} '{config.valid_split}' samples" if valid is not None else "")
-          + f"; {configure_threads(getattr(args, 'threads', None))} torch thread(s)")
+          + f"; device {on}, {configure_threads(getattr(args, 'threads', None))} torch thread(s)")
     trainer = Trainer(config, windows, *(() if valid is None else (valid.observed, valid.future)),
-                      callbacks=[lambda record: tqdm.write(format_record(record))])
+                      callbacks=[lambda record: tqdm.write(format_record(record))], overwrite=args.overwrite)
     trainer.fit()
     print(f"checkpoints in {config.checkpoint_dir}/")
     return 0
@@ -184,11 +197,11 @@ def run_test(args) -> int:
     split = load_named_split("test", data_dir(args))
     on = device(args.dev)
     directory = checkpoint_dir(args)
-    model, config = load_model(directory, device=on)
-    predictions = predict(model, split.observed)
+    saved = checkpoint.load(directory, on)
+    config, predictions = saved.config, predict(saved.model, split.observed)
     path = write_poses_json(args.out, predictions, n_scenes=len(split))
     print(f"wrote {path}: {len(split)} scenes x 2 persons x 14 frames x 39, model {directory} "
-          f"(trained on '{config.train_split}')")
+          f"(trained on '{config.train_split}'), device {on}")
     return 0
 
 
@@ -212,17 +225,20 @@ def run_cv(args) -> int:
         training = {f.name for f in dataclasses.fields(Config)} - FOLDS_FIELDS
         ignored = [f"--{name}" for name in vars(args) if name in training]
         ignored += ["--save-folds"] * bool(args.save_folds) + ["--init"] * (args.init is not None)
+        ignored += ["--overwrite"] * args.overwrite
         if ignored:
             raise OptionError(f"--folds scores saved fold models and trains nothing: drop {' '.join(ignored)}")
         split = load_split(config.valid_split, config.data_dir)
-        print(f"scoring the fold models in {args.folds}/<sequence>/ (no training); {threads} torch thread(s)")
-        result = score_folds(split, load_folds(split, resolve_dir(args.folds), on), args.samples,
+        print(f"scoring the fold models in {args.folds}/<sequence>/ (no training); device {on}, "
+              f"{threads} torch thread(s)")
+        result = score_folds(split, load_folds(split, resolve_relative(args.folds), on), args.samples,
                              seed=config.seed, window_stride=config.window_stride)
     else:
         print(f"recipe '{args.recipe}', starting from "
               + (f"the weights in {config.init_checkpoint}" if config.init_checkpoint else "random weights")
-              + f"; {threads} torch thread(s)")
-        result = cross_validate(config, n_samples=args.samples, checkpoint_root=args.save_folds)
+              + f"; device {on}, {threads} torch thread(s)")
+        result = cross_validate(config, n_samples=args.samples, checkpoint_root=args.save_folds,
+                                overwrite=args.overwrite)
     command = shlex.join(["posepred", *getattr(args, "argv", ["cv"])])
     written = write_cv_results(result, results, command=command)
     print(format_table({r.label: r.metrics for r in result.rows.values() if "vim_100" in r.metrics}))
@@ -237,6 +253,14 @@ def run_report(args) -> int:
     return report(results, Path(args.readme) if args.readme else paths.readme(), check=args.check)
 
 
+def run_convert(args) -> int:
+    from .convert import convert
+
+    path, verified = convert(args.directory)
+    print(f"wrote {path}" + ("" if verified else " (the old files had no manifest: converted unverified)"))
+    return 0
+
+
 def run_mocap(args) -> int:
     from .mocap import build_corpus
 
@@ -248,4 +272,5 @@ def run_mocap(args) -> int:
 
 
 COMMANDS = {"evaluate": run_evaluate, "train": run_train, "valid": run_valid, "test": run_test, "cv": run_cv,
-            "pretrain": run_pretrain, "report": run_report, "mocap": run_mocap}
+            "pretrain": run_pretrain, "report": run_report, "mocap": run_mocap,
+            "convert": run_convert}

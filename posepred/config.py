@@ -13,12 +13,12 @@ from pathlib import Path
 from .errors import ConfigError
 
 # Fields that fix the shapes and meaning of the weights: a checkpoint must agree on all of them.
-MODEL_FIELDS = ("hidden_dim", "latent_dim", "embedding_dim", "residual_damping", "vae", "social", "skeleton")
+MODEL_FIELDS = ("model", "hidden_dim", "latent_dim", "embedding_dim", "residual_damping", "vae", "social",
+                "skeleton")
 
-# Fields added after the first release, with the value that reproduces the old behaviour. Only these
-# may be missing from a config.json (an older checkpoint's); any other missing field is an error.
-LATER_FIELDS = {"vae": "seed", "social": False, "skeleton": False, "free_bits": 0.0, "kl_anneal_epochs": 0,
-                "corpus": None, "prior_mean_loss": True}
+# Fields added after a checkpoint format was released, with the value that reproduces the behaviour
+# before them: only these may be missing from a saved config; any other missing field is an error.
+LATER_FIELDS: dict[str, object] = {}
 MAX_CONFIG_BYTES = 1 << 20
 
 
@@ -51,49 +51,6 @@ def _each(rule):
         return next((f"a list of {p}" for p in problems if p), None)
     return check
 
-
-# Range rules, one line per field, applied after the type check (types come from the annotations;
-# None passes when the annotation allows it). A new Config field gets its line here.
-RULES: dict[str, typing.Callable] = {
-    "hidden_dim": _between(1, 4096),
-    "latent_dim": _between(1, 4096),
-    "embedding_dim": _between(1, 4096),
-    "dropout": _between(0.0, 1.0, hi_open=True),
-    "residual_damping": _between(0.0, 1.0),
-    "vae": _one_of("seed", "conditional"),
-    "social": None,
-    "skeleton": None,
-    "free_bits": _between(0.0, 1e3),
-    "kl_anneal_epochs": _between(0, 1_000_000),
-    "prior_mean_loss": None,
-    "lr": _between(0.0, 100.0, lo_open=True),
-    "n_epochs": _between(1, 1_000_000),
-    "batch_size": _between(1, 100_000),
-    "loader_shuffle": None,
-    "pin_memory": None,
-    "loader_workers": _between(0, 1024),
-    "load_checkpoint": None,
-    "dev": _matches(r"cpu|cuda|cuda:\d{1,3}|mps|auto", "cpu, cuda, cuda:N, mps or auto"),
-    "double": None,
-    "local_weight": _between(0.0, 1e6),
-    "kl_weight": _between(0.0, 1e6),
-    "scheduler_factor": _between(0.0, 1.0, lo_open=True, hi_open=True),
-    "scheduler_patience": _between(0, 1_000_000),
-    "grad_clip": _between(0.0, 1e9, lo_open=True),
-    "seed": _between(0, 2**32 - 1),
-    "data_dir": _PATH,
-    "corpus": lambda v: "a non-empty list of paths" if not v else _each(_PATH)(v),
-    "train_split": _NAME,
-    "valid_split": _NAME,
-    "train_sequences": _each(_NAME),
-    "exclude_sequences": _each(_NAME),
-    "valid_sequences": _each(_NAME),
-    "window_stride": _between(1, 100_000),
-    "rotate": None,
-    "mirror": None,
-    "checkpoint_dir": _PATH,
-    "init_checkpoint": _PATH,
-}
 
 _TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
 
@@ -147,53 +104,70 @@ def _describe(hint) -> str:
     return " or ".join(names) + (" or null" if type(None) in options else "")
 
 
+def option(default, help: str, rule=None, **kwargs):
+    """A Config field: its default, its one-line help (the command line shows it) and its range rule."""
+    if isinstance(default, list):
+        kwargs["default_factory"] = lambda: list(default)
+    else:
+        kwargs["default"] = default
+    return field(metadata={"help": help, "rule": rule}, **kwargs)
+
+
+_DEVICE = _matches(r"cpu|cuda|cuda:\d{1,3}|mps|auto", "cpu, cuda, cuda:N, mps or auto")
+
+
 @dataclass
 class Config:
-    """Every option of the seed scripts (same names and defaults) plus data, seed and augmentation."""
+    """Every option of a run: the paper's defaults, plus data, seed, augmentation and the additions.
 
-    # model (seed defaults)
-    hidden_dim: int = 64
-    latent_dim: int = 32
-    embedding_dim: int = 8
-    dropout: float = 0.2
-    residual_damping: float | None = None  # predict a correction over damped velocity (None: seed model)
-    vae: str = "seed"  # local VAE: "seed" (encoder sees the past only) or "conditional" (sees past and future)
-    social: bool = False  # give each person's forecaster the other person's observed motion
-    skeleton: bool = False  # keep each person's rigid bone lengths in every predicted frame
-    free_bits: float = 0.0  # conditional VAE: KL below this many nats per latent dimension is not penalised
-    kl_anneal_epochs: int = 0  # ramp the KL weight from 0 to kl_weight over this many epochs
-    prior_mean_loss: bool = True  # conditional VAE: also train the prediction from z = 0 (the prior mean)
-    # optimisation (seed defaults)
-    lr: float = 0.004
-    n_epochs: int = 50
-    batch_size: int = 60  # scenes per batch: 2 x batch_size person sequences
-    loader_shuffle: bool = True
-    pin_memory: bool = False  # pin the window tensor in page-locked memory (faster copies to CUDA)
-    loader_workers: int = 0  # the seed's option; batches are sliced from one in-memory tensor, so unused
-    load_checkpoint: bool = False
-    dev: str = "cpu"
-    double: bool = False  # float64 instead of float32
-    # loss and schedule (the seed's)
-    local_weight: float = 0.1
-    kl_weight: float = 0.01
-    scheduler_factor: float = 0.7
-    scheduler_patience: int = 35
-    grad_clip: float | None = None
+    Each field's help and range rule are its metadata (``Config.help("lr")``); types come from the
+    annotations. The command line offers every field as ``--name``."""
+
+    # the model (the paper's defaults; posepred.additions for the last five)
+    model: str = option("derpof", "forecaster family", _one_of("derpof"))
+    hidden_dim: int = option(64, "LSTM width", _between(1, 4096))
+    latent_dim: int = option(32, "VAE latent size", _between(1, 4096))
+    embedding_dim: int = option(8, "net_g input embedding size", _between(1, 4096))
+    dropout: float = option(0.2, "dropout probability", _between(0.0, 1.0, hi_open=True))
+    residual_damping: float | None = option(
+        None, "predict a correction over damped velocity with this factor (none: the paper's model)", _between(0.0, 1.0))
+    skeleton: bool = option(False, "keep rigid bone lengths in every predicted frame")
+    vae: str = option("original", "'original' (encoder sees the past) or 'conditional' (past and future)",
+                      _one_of("original", "conditional"))
+    social: bool = option(False, "give each person's forecaster the other person's motion (conditional VAE)")
+    free_bits: float = option(0.0, "KL below this many nats per latent dimension is free", _between(0.0, 1e3))
+    prior_mean_loss: bool = option(True, "conditional VAE: also train the prediction from z = 0")
+    # optimisation (the paper's)
+    lr: float = option(0.004, "Adam learning rate", _between(0.0, 100.0, lo_open=True))
+    n_epochs: int = option(50, "training epochs", _between(1, 1_000_000))
+    batch_size: int = option(60, "scenes per batch (2 person sequences each)", _between(1, 100_000))
+    loader_shuffle: bool = option(True, "shuffle windows every epoch")
+    local_weight: float = option(0.1, "weight of the local (net_l) loss", _between(0.0, 1e6))
+    kl_weight: float = option(0.01, "weight of the KL term", _between(0.0, 1e6))
+    kl_anneal_epochs: int = option(0, "ramp the KL weight up over this many epochs", _between(0, 1_000_000))
+    scheduler_factor: float = option(0.7, "ReduceLROnPlateau factor", _between(0.0, 1.0, lo_open=True, hi_open=True))
+    scheduler_patience: int = option(35, "ReduceLROnPlateau patience (epochs)", _between(0, 1_000_000))
+    grad_clip: float | None = option(None, "clip the gradient norm (none: off)", _between(0.0, 1e9, lo_open=True))
+    load_checkpoint: bool = option(False, "resume from --checkpoint-dir")
+    dev: str = option("auto", "device: cpu, cuda, cuda:N, mps or auto (a GPU when there is one)", _DEVICE)
+    pin_memory: bool = option(False, "pin the windows in page-locked memory (CUDA)")
+    double: bool = option(False, "train in float64")
+    seed: int = option(0, "random seed", _between(0, 2**32 - 1))
     # data
-    seed: int = 0
-    data_dir: str | None = None
-    corpus: list[str] | None = None  # mocap corpora (.npz) for train_split "mocap"; None: data/mocap_cmu30.npz
-    train_split: str = "train"
-    valid_split: str = "valid"
-    train_sequences: list[str] | None = None  # None: every sequence of train_split
-    exclude_sequences: list[str] = field(default_factory=list)
-    valid_sequences: list[str] | None = None
-    window_stride: int = 1
-    rotate: bool = False  # random rotation about the vertical axis
-    mirror: bool = False  # random left/right mirroring
+    data_dir: str | None = option(None, "SoMoF data directory", _PATH)
+    corpus: list[str] | None = option(None, "motion-capture corpora (.npz) for --train_split mocap",
+                                      lambda v: "a non-empty list of paths" if not v else _each(_PATH)(v))
+    train_split: str = option("train", "split to train on (train, valid or mocap)", _NAME)
+    valid_split: str = option("valid", "split to validate on", _NAME)
+    train_sequences: list[str] | None = option(None, "train only on these sequences (default: all)", _each(_NAME))
+    exclude_sequences: list[str] = option([], "never train on these sequences", _each(_NAME))
+    valid_sequences: list[str] | None = option(None, "validate only on these sequences", _each(_NAME))
+    window_stride: int = option(1, "frames between training windows", _between(1, 100_000))
+    rotate: bool = option(False, "random rotation about the vertical axis")
+    mirror: bool = option(False, "random left/right mirroring")
     # output
-    checkpoint_dir: str = "checkpoints"
-    init_checkpoint: str | None = None  # start from these weights (fine-tuning), fresh optimiser
+    checkpoint_dir: str = option("checkpoints", "checkpoint directory", _PATH)
+    init_checkpoint: str | None = option(None, "start from these weights (fine-tuning)", _PATH)
 
     def __post_init__(self):
         self._check(vars(self).copy(), "config field {name}")
@@ -204,7 +178,7 @@ class Config:
         for name, value in values.items():
             if name not in hints:
                 raise ConfigError(f"{label.format(name=name)}: unknown config field")
-            object.__setattr__(self, name, check_value(hints[name], RULES.get(name), value,
+            object.__setattr__(self, name, check_value(hints[name], _rule(name), value,
                                                        label.format(name=name)))
 
     def to_json(self) -> str:
@@ -224,7 +198,7 @@ class Config:
         if missing:
             raise ConfigError(f"{source}: missing config fields {missing} (no defaults are assumed for them)")
         hints = _hints()
-        checked = {name: check_value(hints[name], RULES.get(name), values.get(name, LATER_FIELDS.get(name)),
+        checked = {name: check_value(hints[name], _rule(name), values.get(name, LATER_FIELDS.get(name)),
                                      f"{source}: {name}") for name in known}
         return cls(**checked)
 
@@ -264,10 +238,10 @@ class Config:
         copy._check(changes, "option --{name}")  # checks each change and stores it, normalised
         return copy
 
-    def model_kwargs(self) -> dict:
-        return dict(hidden_dim=self.hidden_dim, latent_dim=self.latent_dim, embedding_dim=self.embedding_dim,
-                    dropout=self.dropout, residual_damping=self.residual_damping, vae=self.vae,
-                    social=self.social, skeleton=self.skeleton)
+    @staticmethod
+    def help(name: str) -> str:
+        """The one-line help of field ``name``."""
+        return _FIELDS[name].metadata["help"]
 
 
 def _reject_constant(name: str):
@@ -275,6 +249,7 @@ def _reject_constant(name: str):
 
 
 _HINTS: dict = {}
+_FIELDS = {f.name: f for f in dataclasses.fields(Config)}
 
 
 def _hints() -> dict:
@@ -283,13 +258,17 @@ def _hints() -> dict:
     return _HINTS
 
 
-# Named starting points; the CLI's options override their fields.
+def _rule(name: str):
+    return _FIELDS[name].metadata["rule"] if name in _FIELDS else None
+
+
+# Named starting points; the command line's options override their fields. "paper" is the
+# published model and training; the shipped model adds posepred.additions' four changes and
+# pretrains on CMU motion capture before fine-tuning (results/ablations.md measures each choice).
 PRETRAIN_EPOCHS = 20
-# The shipped model: a conditional VAE (free bits 1 nat per dimension), the skeleton step, the other
-# person, a correction over damped velocity (results/ablations.md measures each choice).
 SHIPPED_MODEL = dict(residual_damping=0.8, vae="conditional", skeleton=True, social=True, free_bits=1.0)
 RECIPES = {
-    "seed": Config(),
+    "paper": Config(),
     # pretraining on the CMU corpus, validated on all of valid (never trained on)
     "pretrain": Config(train_split="mocap", n_epochs=PRETRAIN_EPOCHS, rotate=True, mirror=True, grad_clip=1.0,
                        checkpoint_dir="checkpoints/pretrained", **SHIPPED_MODEL),

@@ -26,9 +26,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .baselines import DEFAULT_DAMPING, fit_damping_factor
+from .checkpoint import DirectoryLock, holds_a_run
 from .config import Config
 from .data import SomofSplit, load_split, split_windows
-from .errors import OptionError
+from .errors import CheckpointError, OptionError
 from .evaluate import (
     ACTIVE_KL_NATS,
     BEST_OF,
@@ -46,7 +47,7 @@ from .evaluate import (
 )
 from .files import atomic_write_bytes
 from .results import PUBLISHED_TEST_ROW, ResultRow, label_of, rows_by_id, save_results
-from .train import Trainer
+from .trainer import Trainer
 
 __all__ = ["CVResult", "cross_validate", "fold_config", "out_of_fold_predictions", "score_folds",
            "write_cv_results"]
@@ -83,10 +84,11 @@ def fold_config(config: Config, split: SomofSplit, held_out: str, checkpoint_roo
 
 def cross_validate(config: Config, split: SomofSplit | None = None, n_samples: int = 20,
                    checkpoint_root: str | Path | None = None, progress: bool = True,
-                   callbacks=()) -> CVResult:
+                   callbacks=(), overwrite: bool = False) -> CVResult:
     """Leave-one-sequence-out training on ``split`` (default: the config's valid split).
 
-    Fold models are saved under ``checkpoint_root/folds/<sequence>/`` when a root is given.
+    Fold models are saved under ``checkpoint_root/folds/<sequence>/`` when a root is given (locked
+    for the whole run; fold models of an earlier run there are replaced only with ``overwrite``).
     Baselines are scored alongside; the damping factor is also fitted per fold on its training
     windows. A KeyboardInterrupt propagates: nothing is written.
     """
@@ -101,12 +103,21 @@ def cross_validate(config: Config, split: SomofSplit | None = None, n_samples: i
             held = split.subset(mask)
             fold = fold_config(config, split, held_out, root)
             trainer = Trainer(fold, windows, held.observed, held.future, callbacks=callbacks,
-                              save=root is not None, progress=progress)
+                              save=root is not None, progress=progress, overwrite=overwrite)
             trainer.fit()
             yield held_out, trainer.model, fold
 
-    return score_folds(split, trained_folds(), n_samples, seed=config.seed, window_stride=config.window_stride,
-                       start=start)
+    if root is None:
+        return score_folds(split, trained_folds(), n_samples, seed=config.seed, window_stride=config.window_stride,
+                           start=start)
+    with DirectoryLock(root):  # one cv run per --save-folds folder at a time
+        if not overwrite:
+            taken = [s for s in split.sequence_names if holds_a_run(root / "folds" / s)]
+            if taken:
+                raise CheckpointError(f"{root / 'folds'}: holds fold models of an earlier run ({', '.join(taken)}); "
+                                      "replace them with --overwrite, or choose another --save-folds")
+        return score_folds(split, trained_folds(), n_samples, seed=config.seed, window_stride=config.window_stride,
+                           start=start)
 
 
 def score_folds(split: SomofSplit, folds: Iterable[tuple[str, object, Config]], n_samples: int = 20, seed: int = 0,

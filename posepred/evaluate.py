@@ -28,11 +28,12 @@ import numpy as np
 import torch
 
 from .baselines import DEFAULT_DAMPING, PREDICTORS, damped_velocity
-from .checkpoint import load_config, load_model, resolve_dir
+from . import checkpoint
 from .config import Config
 from .data import N_FUTURE, SomofSplit
 from .errors import CheckpointError, DataError
 from .files import atomic_write_text
+from .forecasters import family
 from .metrics import ACTIVE_KL_NATS, apd, bone_drift, samples_better_than, summary, vim_per_frame
 from .results import (  # noqa: F401 - LABELS, PUBLISHED_TEST_ROW, rows_by_id, save/load_* re-exported: old home
     LABELS,
@@ -46,7 +47,9 @@ from .results import (  # noqa: F401 - LABELS, PUBLISHED_TEST_ROW, rows_by_id, s
     rows_by_id,
     save_results,
 )
+from .paths import resolve_relative
 from .skeleton import N_COORDS, N_JOINTS
+from .trainer import scene_batch
 
 BEST_OF = (1, 5, 20)  # K of the best-of-K (oracle) rows
 BASELINES = ("damped_velocity", "constant_velocity", "zero_velocity")
@@ -73,19 +76,28 @@ def row(row_id: str, predictions, split: SomofSplit, label: str | None = None) -
 
 @torch.no_grad()
 def predict(model, observed, n_samples: int | None = None, device=None) -> np.ndarray:
-    """Run ``model`` on scenes: ``(N, 2, 16, 13, 3)`` -> ``(N, 2, 14, 13, 3)``, or
-    ``(K, N, 2, 14, 13, 3)`` with ``n_samples=K`` (z drawn from the model's prior). z is
-    deterministic unless sampling; each person's partner is the other person of the scene."""
-    parameter = next(model.parameters())
-    device = device or parameter.device
-    model.eval()
-    observed = torch.as_tensor(np.asarray(observed), dtype=parameter.dtype, device=device)
+    """Run a forecaster (:mod:`posepred.forecasters`) on scenes: ``(N, 2, 16, 13, 3)`` ->
+    ``(N, 2, 14, 13, 3)``, or ``(K, N, 2, 14, 13, 3)`` with ``n_samples=K``; each person's partner is
+    the other person of the scene."""
+    parameter = next(model.parameters(), None) if isinstance(model, torch.nn.Module) else None
+    dtype = parameter.dtype if parameter is not None else torch.float64
+    device = device or (parameter.device if parameter is not None else "cpu")
+    observed = torch.as_tensor(np.asarray(observed), dtype=dtype, device=device)
     scenes, persons = observed.shape[:2]
     partner = observed[:, [1, 0]].flatten(0, 1) if persons == 2 else None
-    output = model(observed.flatten(0, 1), n_samples=n_samples, partner=partner)
+    output = model.predict(observed.flatten(0, 1), partner=partner, n_samples=n_samples)
     shape = (scenes, persons, N_FUTURE, N_JOINTS, 3)
-    output = output.view(shape) if n_samples is None else output.view(n_samples, *shape)
+    output = output.reshape(shape) if n_samples is None else output.reshape(n_samples, *shape)
     return output.double().cpu().numpy()
+
+
+@torch.no_grad()
+def scene_loss(model, config: Config, observed, future) -> float:
+    """The training loss of the deterministic prediction on scenes ``(N, 2, 16, 13, 3)``, ``(N, 2, 14, 13, 3)``."""
+    parameter = next(model.parameters())
+    model.eval()
+    batch = scene_batch(observed, future, parameter.device, parameter.dtype)
+    return family(config.model).loss(model, batch, config)[0].item()
 
 
 def best_of_k(samples: np.ndarray, future: np.ndarray) -> np.ndarray:
@@ -199,10 +211,9 @@ class Scoring:
         return f"model {self.directory} (never trained on {self.split})"
 
 
-def scoring_for(directory: str | Path, split: SomofSplit) -> Scoring:
-    """THE rule for honest scores, from the checkpoint's ``config.json`` alone (no weights loaded)."""
-    directory = resolve_dir(directory)
-    seen = tuple(sorted(seen_sequences(load_config(directory), split)))
+def scoring_for(directory: str | Path, config: Config, split: SomofSplit) -> Scoring:
+    """THE rule for honest scores of the checkpoint in ``directory``, trained with ``config``."""
+    seen = tuple(sorted(seen_sequences(config, split)))
     if not seen:
         return Scoring("held_out", directory, split.name)
     if (directory / "folds").is_dir():
@@ -225,17 +236,11 @@ class FoldPredictions:
 def active_latent_dims(model, observed, future, threshold: float = ACTIVE_KL_NATS) -> int | None:
     """Latent dimensions whose KL (nats, averaged over the scenes) exceeds ``threshold``; None when
     the model has no ``kl_per_dimension``."""
-    from .train import partners_of
-
     if not hasattr(model, "kl_per_dimension"):
         return None
     parameter = next(model.parameters())
-    observed, future = (torch.as_tensor(np.asarray(a), dtype=parameter.dtype, device=parameter.device)
-                        for a in (observed, future))
-    model.eval()
-    with torch.no_grad():
-        kl = model.kl_per_dimension(observed.flatten(0, 1), future.flatten(0, 1), partner=partners_of(observed))
-    return int((kl > threshold).sum())
+    batch = scene_batch(observed, future, parameter.device, parameter.dtype)
+    return int((model.kl_per_dimension(batch.observed, batch.future) > threshold).sum())
 
 
 def predict_folds(split: SomofSplit, folds: Iterable[tuple[str, object, Config]], n_samples: int = 0,
@@ -243,8 +248,6 @@ def predict_folds(split: SomofSplit, folds: Iterable[tuple[str, object, Config]]
     """Predict each sequence of ``split`` with its fold model: ``folds`` yields ``(held-out
     sequence, model, config)``. Samples are drawn after seeding torch with ``seed`` per fold, so
     the same fold models give the same samples in ``posepred cv`` and in a notebook."""
-    from .train import scene_loss
-
     predictions = np.zeros((len(split), 2, N_FUTURE, N_JOINTS, 3))
     samples = np.zeros((n_samples, *predictions.shape)) if n_samples else None
     total, active, covered = 0.0, {}, np.zeros(len(split), dtype=bool)
@@ -271,7 +274,8 @@ def load_folds(split: SomofSplit, folds_dir: str | Path, device="cpu") -> Iterat
     """For each sequence of ``split``: the model in ``folds_dir/<sequence>/``, checked not to have
     been trained on that sequence."""
     for sequence in split.sequence_names:
-        model, config = load_model(Path(folds_dir) / sequence, device=device)
+        saved = checkpoint.load(Path(folds_dir) / sequence, device)
+        model, config = saved.model, saved.config
         if sequence in seen_sequences(config, split):
             raise CheckpointError(f"{folds_dir}/{sequence}: this fold model was trained on {sequence}")
         yield sequence, model, config
@@ -280,7 +284,7 @@ def load_folds(split: SomofSplit, folds_dir: str | Path, device="cpu") -> Iterat
 def out_of_fold(split: SomofSplit, folds_dir: str | Path, device="cpu", n_samples: int = 0,
                 seed: int = 0) -> FoldPredictions:
     """Every sample predicted by ``folds_dir/<its sequence>/``, the fold model that did not see it."""
-    return predict_folds(split, load_folds(split, resolve_dir(folds_dir), device), n_samples, seed)
+    return predict_folds(split, load_folds(split, resolve_relative(folds_dir), device), n_samples, seed)
 
 
 def out_of_fold_predictions(split: SomofSplit, folds_dir: str | Path, device="cpu") -> np.ndarray:
@@ -295,17 +299,16 @@ class CheckpointScore:
 
 
 def predict_checkpoint(directory: str | Path, split: SomofSplit, device="cpu") -> CheckpointScore:
-    """Predict ``split`` as honestly as :func:`scoring_for` allows, with the loss (deterministic z) when
-    the split has ground truth."""
-    from .train import scene_loss
-
-    scoring = scoring_for(directory, split)
+    """Predict ``split`` as honestly as :func:`scoring_for` allows, with the loss (deterministic
+    prediction) when the split has ground truth."""
+    directory = resolve_relative(directory)
+    saved = checkpoint.load(directory, device)
+    scoring = scoring_for(directory, saved.config, split)
     if scoring.kind == "out_of_fold":
-        folds = out_of_fold(split, scoring.directory / "folds", device)
+        folds = out_of_fold(split, directory / "folds", device)
         return CheckpointScore(folds.predictions, scoring, folds.loss)
-    model, config = load_model(scoring.directory, device=device)
-    loss = scene_loss(model, config, split.observed, split.future) if split.future is not None else None
-    return CheckpointScore(predict(model, split.observed), scoring, loss)
+    loss = scene_loss(saved.model, saved.config, split.observed, split.future) if split.future is not None else None
+    return CheckpointScore(predict(saved.model, split.observed), scoring, loss)
 
 
 def vim_curves(predictions: dict[str, np.ndarray], future) -> dict[str, list[float]]:

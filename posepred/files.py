@@ -1,64 +1,49 @@
-"""Atomic file writes: a file is replaced whole or not at all, never torn, never through a symlink.
+"""Files in and out without surprises: writes replace a file whole or not at all, reads take regular
+files only, within a size cap, and never block.
 
 :func:`atomic_write_bytes` writes to a temporary file in the same directory, fsyncs it, renames it
 over the target and fsyncs the directory; a symlink, FIFO, directory, device or socket at the
-target is refused. The smaller helpers (:func:`write_new_file`, :func:`fsync_dir`,
-:func:`refuse_special`, :func:`make_dir`) serve :mod:`posepred.checkpoint` and :mod:`posepred.lock`.
+target is refused. :func:`read_regular_file` refuses anything but a regular file (a FIFO would
+block, ``/dev/zero`` would never end) before reading, and reads the file's own size, not the cap.
 """
 
 from __future__ import annotations
 
 import errno
-import io
 import os
 import stat
 import tempfile
 from pathlib import Path
 
-import torch
+from .errors import OptionError
 
-from .errors import CheckpointError, OptionError
+KINDS = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISDIR, "a directory"),
+         (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))
+
+
+def _kind(mode: int) -> str | None:
+    return next((kind for test, kind in KINDS if test(mode)), None)
 
 
 def refuse_special(path: Path, error=OptionError) -> None:
     """Refuse to replace a symlink, FIFO, directory, device or socket at ``path``."""
     try:
-        mode = os.lstat(path).st_mode
+        kind = _kind(os.lstat(path).st_mode)
     except FileNotFoundError:
         return
     except OSError as exc:
         raise error(f"{path}: cannot inspect ({exc.strerror})") from exc
-    kinds = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISDIR, "a directory"),
-             (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))
-    for test, kind in kinds:
-        if test(mode):
-            raise error(f"{path}: is {kind}; refusing to replace it (give the path of a regular file)")
+    if kind:
+        raise error(f"{path}: is {kind}; refusing to replace it (give the path of a regular file)")
 
 
 def fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - some file systems do not open directories
-        return
+    fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
     except OSError as exc:
         if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):  # some file systems cannot
             raise
-    finally:
-        os.close(fd)
-
-
-def write_new_file(path: Path, data: bytes) -> None:
-    """Write ``data`` to a new file ``path`` (which must not exist) and fsync it."""
-    umask = os.umask(0)
-    os.umask(umask)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 & ~umask)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
     finally:
         os.close(fd)
 
@@ -86,10 +71,12 @@ def atomic_write_bytes(path: str | Path, data: bytes, error=OptionError) -> None
     refuse_special(path, error)
     tmp = None
     try:
-        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(handle)
-        os.unlink(tmp)
-        write_new_file(Path(tmp), data)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
         tmp = None
         fsync_dir(path.parent)
@@ -99,7 +86,7 @@ def atomic_write_bytes(path: str | Path, data: bytes, error=OptionError) -> None
         if tmp is not None:
             try:
                 os.unlink(tmp)
-            except BaseException:  # noqa: S110 - best effort; the original error matters
+            except OSError:
                 pass
 
 
@@ -107,11 +94,25 @@ def atomic_write_text(path: str | Path, text: str, error=OptionError) -> None:
     atomic_write_bytes(path, text.encode("utf-8"), error)
 
 
-def torch_bytes(obj) -> bytes:
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    return buffer.getvalue()
-
-
-def atomic_torch_save(obj, path: str | Path) -> None:
-    atomic_write_bytes(path, torch_bytes(obj), CheckpointError)
+def read_regular_file(path: str | Path, cap: int, error=OptionError) -> bytes:
+    """The bytes of ``path``: a regular file (not a symlink, FIFO or device) of at most ``cap`` bytes."""
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise error(f"{path}: file not found") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise error(f"{path}: is a symbolic link; refusing to read it (give the file itself)") from None
+        raise error(f"{path}: unreadable ({exc.strerror or exc})") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        kind = _kind(info.st_mode)
+        if kind:
+            raise error(f"{path}: is {kind}, not a regular file")
+        if info.st_size > cap:
+            raise error(f"{path}: {info.st_size / (1 << 20):.1f} MB, larger than the {cap / (1 << 20):.0f} MB cap")
+        data = handle.read(info.st_size + 1)
+    if len(data) > cap:
+        raise error(f"{path}: larger than the {cap / (1 << 20):.0f} MB cap")
+    return data

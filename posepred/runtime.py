@@ -2,9 +2,10 @@
 
 Threads: this model is small (LSTMs of 64 units on batches of about 120 sequences), so each op is
 too short for a second thread to pay for its synchronisation, and on a busy machine extra threads
-wait on each other (measured by the threads table of ``benchmarks/bench.py``). posepred therefore runs torch
-on ``DEFAULT_THREADS`` thread(s) unless ``--threads N`` or ``$POSEPRED_THREADS`` says otherwise;
-``0`` leaves torch's own default (one thread per core).
+wait on each other (measured by the threads table of ``benchmarks/bench.py``). The command line
+therefore runs torch on ``DEFAULT_THREADS`` thread(s) unless ``--threads N`` or ``$POSEPRED_THREADS``
+says otherwise (``0`` leaves torch's own default, one thread per core); each notebook sets one thread
+in its first cell. Importing posepred changes nothing.
 """
 
 from __future__ import annotations
@@ -40,16 +41,6 @@ def configure_threads(threads: int | str | None = None) -> int:
     if value > 0 and torch.get_num_threads() != value:
         torch.set_num_threads(value)
     return torch.get_num_threads()
-
-
-def configure_threads_at_import() -> None:
-    """What ``import posepred`` does: :func:`configure_threads`, except that a malformed
-    ``$POSEPRED_THREADS`` falls back to the default here instead of failing the import (the command
-    line then reports it as a one-line error, and ``configure_threads()`` raises it in a notebook)."""
-    try:
-        configure_threads()
-    except OptionError:
-        configure_threads(DEFAULT_THREADS)
 
 
 def resolve_device(dev: str):

@@ -1,0 +1,112 @@
+"""``posepred convert DIR``: a checkpoint of an earlier layout -> one ``checkpoint.pt`` (see
+:mod:`posepred.checkpoint`), once, explicitly.
+
+Earlier layouts kept ``checkpoint_g.pt`` (net_g), ``checkpoint_l.pt`` (net_l), ``config.json`` and
+optionally ``training_state.pt``, ``history.json`` and a ``manifest.json`` of sha256 sums (the first
+release, like the paper's code, had no manifest: its files are converted unverified, and the
+conversion says so). The weights are renamed to the present modules, the config gets the fields
+added since (with the values that reproduce the old behaviour) and the optimiser state follows its
+parameters. The converted checkpoint predicts exactly what the old one did (tested).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from pathlib import Path
+
+import torch
+
+from . import checkpoint
+from .config import Config
+from .errors import CheckpointError, ConfigError
+from .files import read_regular_file
+
+MAX_BYTES = 1 << 30
+# fields a config.json of an earlier release may lack, with the value that reproduces its model
+OLD_DEFAULTS = {"model": "derpof", "vae": "original", "social": False, "skeleton": False, "free_bits": 0.0,
+                "kl_anneal_epochs": 0, "corpus": None, "prior_mean_loss": True}
+DROPPED_FIELDS = ("loader_workers",)
+RENAMES = [  # (net, old name pattern, new name); None drops an unused weight
+    ("g", r"embed\.(.*)", r"net_g.embed.\1"), ("g", r"encoder\.(.*)", r"net_g.encoder.\1"),
+    ("g", r"decoder\.(.*)", r"net_g.decoder.cell.\1"), ("g", r"head\.(.*)", r"net_g.decoder.head.\1"),
+    ("g", r"social\.(.*)", r"social.\1"),
+    ("l", r"encoder\.lstm\.(.*)", r"net_l.encoder.\1"), ("l", r"encoder\.(mean|log_var)\.(.*)", r"net_l.\1.\2"),
+    ("l", r"past\.lstm\.(.*)", r"net_l.past.\1"), ("l", r"past\.(mean|log_var)\..*", None),
+    ("l", r"decoder\.init_hidden\.(.*)", r"net_l.init_hidden.\1"), ("l", r"decoder\.(cell|head)\.(.*)", r"net_l.decoder.\1.\2"),
+    ("l", r"(future|posterior|to_global)\.(.*)", r"net_l.\1.\2"),
+]
+
+
+def new_name(net: str, old: str) -> str | None:
+    for which, pattern, replacement in RENAMES:
+        if which == net and re.fullmatch(pattern, old):
+            return None if replacement is None else re.sub(pattern, replacement, old)
+    raise CheckpointError(f"checkpoint_{net}.pt: unknown weight {old!r}")
+
+
+def _files(directory: Path) -> tuple[dict[str, bytes], bool]:
+    """The old layout's files, checked against ``manifest.json`` when there is one."""
+    names = ("checkpoint_g.pt", "checkpoint_l.pt", "config.json", "training_state.pt", "history.json")
+    files = {n: read_regular_file(directory / n, MAX_BYTES, CheckpointError) for n in names
+             if (directory / n).exists() or (directory / n).is_symlink()}
+    if (directory / "manifest.json").exists():
+        manifest = json.loads(read_regular_file(directory / "manifest.json", 1 << 20, CheckpointError))
+        for name, entry in manifest.get("files", {}).items():
+            if hashlib.sha256(files.get(name, b"")).hexdigest() != entry.get("sha256"):
+                raise CheckpointError(f"{directory / name}: does not match manifest.json (torn or modified)")
+        return files, True
+    return files, False
+
+
+def _load(path: Path, data: bytes):
+    try:
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is one error naming it
+        raise CheckpointError(f"{path}: not a readable torch file ({type(exc).__name__})") from exc
+
+
+def _optimizer(state: dict, old_names: list[str], new_names: list[str]) -> dict:
+    """Adam's state keyed by parameter index: follow each parameter to its new index (dropped ones go)."""
+    index = {name: i for i, name in enumerate(new_names)}
+    moved = {i: index[name] for i, name in enumerate(old_names) if name in index}
+    groups = [{**group, "params": sorted(moved[i] for i in group["params"] if i in moved)}
+              for group in state["param_groups"]]
+    return {"state": {moved[i]: v for i, v in state["state"].items() if i in moved}, "param_groups": groups}
+
+
+def convert(directory: str | Path) -> tuple[Path, bool]:
+    """Write ``directory/checkpoint.pt`` from the earlier layout found there; returns its path and
+    whether the old files were verified by a manifest. The old files are left in place."""
+    directory = Path(directory)
+    files, verified = _files(directory)
+    for name in ("checkpoint_g.pt", "checkpoint_l.pt", "config.json"):
+        if name not in files:
+            raise CheckpointError(f"{directory / name}: missing; not a checkpoint of the earlier layout")
+    values = json.loads(files["config.json"])
+    if not isinstance(values, dict):
+        raise CheckpointError(f"{directory / 'config.json'}: not a config")
+    values = {**OLD_DEFAULTS, **{k: v for k, v in values.items() if k not in DROPPED_FIELDS}}
+    values["vae"] = "original" if values["vae"] == "seed" else values["vae"]
+    try:
+        config = Config.from_dict(values, str(directory / "config.json"))
+    except ConfigError as exc:
+        raise CheckpointError(str(exc)) from exc
+    weights, old_names = {}, []
+    for net in ("g", "l"):
+        for old, tensor in _load(directory / f"checkpoint_{net}.pt", files[f"checkpoint_{net}.pt"]).items():
+            old_names.append(new_name(net, old) or f"dropped.{net}.{old}")
+            if new_name(net, old) is not None:
+                weights[new_name(net, old)] = tensor
+    model = checkpoint.build_model(config)
+    checkpoint.check_weights(directory / "checkpoint_*.pt", model, weights)
+    model.load_state_dict(weights)
+    training, history = None, []
+    if "training_state.pt" in files:
+        training = _load(directory / "training_state.pt", files["training_state.pt"])
+        history = training.pop("history", [])
+        training["optimizer"] = _optimizer(training["optimizer"], old_names, [n for n, _ in model.named_parameters()])
+    path = checkpoint.save(directory, model, config, training, history)
+    return path, verified

@@ -1,0 +1,59 @@
+"""Forecasters: anything that maps observed positions to future positions, by name.
+
+A forecaster here is an object with
+
+    predict(observed, partner=None, n_samples=None) -> positions
+
+``observed (B, T, 13, 3)`` in metres (``partner``: the other person of each scene, same shape, or
+None) -> ``(B, F, 13, 3)``, or ``(K, B, F, 13, 3)`` with ``n_samples=K`` for forecasters that sample.
+Cross-validation, scoring, results and the report need nothing more. A *learned* family also
+registers how to build its ``torch.nn.Module`` from a :class:`~posepred.config.Config` and its
+training loss, so :class:`posepred.trainer.Trainer` and :mod:`posepred.checkpoint` work for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from .config import Config
+
+
+@dataclass(frozen=True)
+class Family:
+    """A learned forecaster family: ``build(config) -> nn.Module`` and
+    ``loss(model, batch, config, epoch) -> (loss, {name: value}, predicted positions)``."""
+
+    build: Callable[[Config], torch.nn.Module]
+    loss: Callable
+
+
+def _derpof() -> Family:
+    from .additions import DeRPoFPlus, derpof_plus_loss
+
+    def build(config: Config) -> torch.nn.Module:
+        return DeRPoFPlus(config.hidden_dim, config.latent_dim, config.embedding_dim, config.dropout,
+                          config.residual_damping, config.skeleton, config.vae, config.social)
+
+    def loss(model, batch, config: Config, epoch: int = 0):
+        ramp = 1.0 if config.kl_anneal_epochs <= 0 else min(1.0, (epoch + 1) / config.kl_anneal_epochs)
+        return derpof_plus_loss(model, batch.observed, batch.future, batch.partner, batch.has_partner,
+                                config.local_weight, config.kl_weight * ramp, config.free_bits,
+                                config.prior_mean_loss, sample=model.training)
+    return Family(build, loss)
+
+
+FAMILIES: dict[str, Callable[[], Family]] = {"derpof": _derpof}
+
+
+def family(name: str) -> Family:
+    if name not in FAMILIES:
+        raise ValueError(f"unknown forecaster family {name!r}; known: {sorted(FAMILIES)}")
+    return FAMILIES[name]()
+
+
+def build_model(config: Config) -> torch.nn.Module:
+    """The untrained model ``config`` describes (its ``model`` family and sizes)."""
+    return family(config.model).build(config)
