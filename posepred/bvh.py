@@ -17,6 +17,16 @@ BVH_TO_SOMOF = ["CC_Base_L_Thigh", "CC_Base_R_Thigh", "CC_Base_L_Calf", "CC_Base
                 "CC_Base_R_Foot", "CC_Base_Head", "CC_Base_L_Upperarm", "CC_Base_R_Upperarm",
                 "CC_Base_L_Forearm", "CC_Base_R_Forearm", "CC_Base_L_Hand", "CC_Base_R_Hand"]
 MAX_MOCAP_VALUE = 1e6  # any translation (cm or CMU units) or angle (degrees, radians) beyond this is garbage
+INSTALL_BVHIO = 'pip install -e ".[mocap]" (or pip install bvhio)'
+
+
+def bvhio_module(path: Path | str):
+    """The optional BVH parser ``bvhio``; without it, a DataError naming ``path`` and the install command."""
+    try:
+        import bvhio
+    except ImportError:
+        raise DataError(f"{path}: reading BVH files needs the optional package bvhio: {INSTALL_BVHIO}") from None
+    return bvhio
 
 
 def quaternion_to_rotmat(q: np.ndarray) -> np.ndarray:
@@ -150,8 +160,7 @@ def check_bvh(path: Path) -> tuple[int, float]:
 
 def read_bvh(path: Path) -> tuple[np.ndarray, float]:
     """One iClone-rig BVH file -> SoMoF joints ``(T - 1, 13, 3)`` in metres (T-pose dropped), and its fps."""
-    import bvhio
-
+    bvhio = bvhio_module(path)
     check_bvh(path)  # the parser below loops forever on some malformed files: it only sees valid ones
     try:
         container = bvhio.readAsBvh(str(path))

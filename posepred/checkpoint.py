@@ -57,9 +57,10 @@ class Checkpoint:
 def _digest(config: dict, weights: dict[str, torch.Tensor]) -> str:
     digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
     for name in sorted(weights):
-        tensor = weights[name].detach().cpu().contiguous()
-        digest.update(f"{name}:{tensor.dtype}:{list(tensor.shape)}".encode())
-        digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+        tensor = weights[name].detach()
+        digest.update(f"{name}:{tensor.dtype}:{tensor.layout}:{tensor.device.type}:{list(tensor.shape)}".encode())
+        if tensor.layout == torch.strided and tensor.device.type != "meta" and tensor.numel():
+            digest.update(tensor.cpu().contiguous().view(torch.uint8).numpy().tobytes())  # (check_weights refuses the rest)
     return digest.hexdigest()
 
 
@@ -184,7 +185,10 @@ class DirectoryLock:
 
     def acquire(self) -> DirectoryLock:
         make_dir(self.directory, CheckpointError)
-        fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError as exc:
+            raise CheckpointError(f"{self.directory}: cannot lock ({exc.strerror or exc})") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -52,6 +52,26 @@ def _predictor(text: str) -> str:
     return text.replace("-", "_")
 
 
+MAX_SAMPLES = 1000  # cv --samples: the samples of every valid scene are held in memory at once
+SAMPLE_BYTES = 36 * 2 * 14 * 39 * 8  # one sample of the valid split: 36 scenes x 2 persons x 14 frames x 39, float64
+
+
+def _samples(text: str) -> int:
+    """``cv --samples K``: 0 (no sampling) to :data:`MAX_SAMPLES`, refused before any work otherwise."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of samples, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value}: expected 0 (no sampling) to {MAX_SAMPLES}")
+    if value > MAX_SAMPLES:
+        raise argparse.ArgumentTypeError(
+            f"{value} samples: at most {MAX_SAMPLES} (each takes {SAMPLE_BYTES / 2**20:.2f} MiB for the valid "
+            f"split's 36 scenes x 2 persons x 14 frames x 39 numbers x 8 bytes: {value} would need "
+            f"{value * SAMPLE_BYTES / 2**30:.1f} GiB)")
+    return value
+
+
 def add_config_options(parser: argparse.ArgumentParser, recipe: str = "paper",
                        skip=("data_dir", "checkpoint_dir")) -> None:
     """One ``--field`` option per Config field, typed from its annotation; help shows ``recipe``'s default."""
@@ -162,7 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace the fold models of an earlier run in --save-folds")
     p.add_argument("--init", default=None, type=path_text, metavar="CHECKPOINT_DIR",
                    help="fine-tune each fold from it (default: the recipe's, 'none' for random weights)")
-    p.add_argument("--samples", type=int, default=20, help="K samples per person for best-of-K and APD (default: 20)")
+    p.add_argument("--samples", type=_samples, default=20,
+                   help=f"K samples per person for best-of-K and APD (default: 20, at most {MAX_SAMPLES})")
     p.add_argument("--results", default=None, type=path_text, metavar="DIR",
                    help="where results go (default: results/)")
     p.add_argument("--save-folds", default=None, type=path_text, metavar="DIR",

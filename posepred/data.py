@@ -14,6 +14,7 @@ import json
 import math
 import os
 import re
+import stat
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,19 +30,22 @@ N_OBSERVED = 16
 N_FUTURE = 14
 WINDOW = N_OBSERVED + N_FUTURE
 MAX_BOUNDARY_STEP = 0.25  # metres, mean joint displacement allowed between stitched samples
-_FRAME_PATH = re.compile(r"^(?P<sequence>[^/]+)/image_(?P<frame>\d+)\.jpg$")
+# ASCII digits only (\d also matches other scripts' digits, which int() reads), to the very end (no "\n")
+_FRAME_PATH = re.compile(r"^(?P<sequence>[^/]+)/image_(?P<frame>[0-9]+)\.jpg\Z")
 
 
 
 
 MAX_JSON_MB = 512  # default cap on an input JSON file; override with $POSEPRED_MAX_JSON_MB
+MAX_JSON_MB_LIMIT = 1 << 20  # the largest cap $POSEPRED_MAX_JSON_MB may set: 1 TiB
 MAX_COORDINATE = 1e4  # metres: a coordinate farther from the origin is not a person on Earth's surface
 _NUMERIC_BYTES = b"[],0123456789.eE+- \t\r\n"
 _STRAY = re.compile(rb"NaN|-?Infinity|([^\[\],0-9.eE+\- \t\r\n])")  # NaN/Infinity: reported as non-finite
 
 
 def max_json_bytes() -> int:
-    """The input-size cap in bytes: ``$POSEPRED_MAX_JSON_MB`` megabytes, default :data:`MAX_JSON_MB`."""
+    """The input-size cap in bytes: ``$POSEPRED_MAX_JSON_MB`` megabytes (at most
+    :data:`MAX_JSON_MB_LIMIT`), default :data:`MAX_JSON_MB`."""
     text = os.environ.get("POSEPRED_MAX_JSON_MB")
     if text is None:
         return MAX_JSON_MB << 20
@@ -49,8 +53,9 @@ def max_json_bytes() -> int:
         megabytes = float(text)
     except ValueError:
         megabytes = math.nan
-    if not (math.isfinite(megabytes) and megabytes > 0):
-        raise DataError(f"POSEPRED_MAX_JSON_MB={text!r}: expected a positive number of megabytes")
+    if not (math.isfinite(megabytes) and 0 < megabytes <= MAX_JSON_MB_LIMIT):
+        raise DataError(f"POSEPRED_MAX_JSON_MB={text!r}: expected a positive number of megabytes, at most "
+                        f"{MAX_JSON_MB_LIMIT}")
     return int(megabytes * (1 << 20))
 
 
@@ -67,24 +72,36 @@ def _faults_named(path: Path, messages: dict):
         raise DataError(f"{path}: {text}") from exc
 
 
-def _read_bytes(path: Path) -> bytes:
-    """A data file's bytes: a regular file, readable, within the size cap."""
-    if not path.is_file():
-        raise DataError(f"{path}: file not found" if not path.exists() else f"{path}: not a regular file")
-    cap = max_json_bytes()
-    too_large = f"larger than the {cap / (1 << 20):.0f} MB cap on input JSON (raise it with POSEPRED_MAX_JSON_MB)"
+def _read_bytes(path: Path, cap: int | None = None, what: str = "input JSON") -> bytes:
+    """A data file's bytes: a regular file (a FIFO, device, socket or directory is refused unopened,
+    so nothing blocks), readable, within ``cap`` bytes (default :func:`max_json_bytes`; ``what``
+    names the files the cap is for). Reads the file's size plus one byte, never the cap."""
+    path = Path(path)
+    limit = max_json_bytes() if cap is None else cap
+    too_large = (f"larger than the {limit / (1 << 20):.0f} MB cap on {what}"
+                 + (" (raise it with POSEPRED_MAX_JSON_MB)" if cap is None else ""))
     with _faults_named(path, {
+            (FileNotFoundError, NotADirectoryError): lambda exc: "file not found",
             PermissionError: lambda exc: "permission denied",
-            MemoryError: lambda exc: "not enough memory to read it (lower POSEPRED_MAX_JSON_MB?)",
+            MemoryError: lambda exc: "not enough memory to read it",
             OSError: lambda exc: f"unreadable ({exc.strerror or type(exc).__name__})"}):
-        size = path.stat().st_size
-        if size > cap:
-            raise DataError(f"{path}: {size / (1 << 20):.0f} MB, {too_large}")
-        with open(path, "rb") as handle:
-            data = handle.read(cap + 1)
-    if len(data) > cap:
-        raise DataError(f"{path}: {too_large}")
+        _check_regular(path, os.stat(path), limit, too_large)
+        # O_NONBLOCK: should a FIFO have replaced the file since the stat, opening it does not wait
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+            size = _check_regular(path, os.fstat(handle.fileno()), limit, too_large)
+            data = handle.read(size + 1)
+    if len(data) > size:
+        raise DataError(f"{path}: changed while being read (it grew beyond its {size} bytes)")
     return data
+
+
+def _check_regular(path: Path, info: os.stat_result, cap: int, too_large: str) -> int:
+    """The size of a regular file of at most ``cap`` bytes; a DataError naming ``path`` otherwise."""
+    if not stat.S_ISREG(info.st_mode):
+        raise DataError(f"{path}: not a regular file")
+    if info.st_size > cap:
+        raise DataError(f"{path}: {info.st_size / (1 << 20):.0f} MB, {too_large}")
+    return info.st_size
 
 
 def _parse_json(path: Path, data: bytes):
@@ -160,9 +177,11 @@ def _read_frame_paths(path: Path) -> tuple[list[str], np.ndarray]:
         if names & {"", ".", ".."}:  # a sequence name becomes a folder name (cv --save-folds DIR/folds/<sequence>)
             raise DataError(f"{path}: sample {i} has the sequence name {names.pop()!r} "
                             "(a sequence may not be named '.' or '..')")
+        digits = max((m["frame"].lstrip("0") for m in matches), key=len)
+        if len(digits) > 9:  # never int() thousands of digits (Python refuses beyond 4300)
+            raise DataError(f"{path}: sample {i} has an implausible image number {digits[:20]}"
+                            + ("..." if len(digits) > 20 else ""))
         frames = [int(m["frame"]) for m in matches]
-        if max(frames) >= 10**9:
-            raise DataError(f"{path}: sample {i} has an implausible image number {max(frames)}")
         steps = set(np.diff(frames).tolist())
         if len(steps) != 1 or steps.pop() <= 0:
             raise DataError(f"{path}: sample {i} frame numbers are not evenly increasing: {frames}")
@@ -222,17 +241,17 @@ def check_split_name(split) -> str:
 def load_split(split: str, data_dir: str | os.PathLike | None = None) -> SomofSplit:
     """Load ``3dpw_{split}_in.json``, ``_out.json`` (if present) and ``_frames_in.json``."""
     root = Path(data_dir) if data_dir is not None else default_data_dir()
-    if not root.is_dir():
+    if not _exists(root, "data directory") or not root.is_dir():
         raise DataError(f"{root}: data directory not found (pass --data DIR or set POSEPRED_DATA)")
     check_split_name(split)
     in_path = root / f"3dpw_{split}_in.json"
-    if not in_path.exists():
+    if not _exists(in_path):
         available = available_splits(root)
         raise DataError(f"{in_path}: file not found: no split '{split}' in {root}; available splits: "
                         + (", ".join(available) if available else "none"))
     observed = _read_poses(in_path, N_OBSERVED)
     out_path = root / f"3dpw_{split}_out.json"
-    future = _read_poses(out_path, N_FUTURE) if out_path.exists() else None
+    future = _read_poses(out_path, N_FUTURE) if _exists(out_path) else None
     frames_path = root / f"3dpw_{split}_frames_in.json"
     sequences, numbers = _read_frame_paths(frames_path)
     if future is not None and len(future) != len(observed):
@@ -240,6 +259,18 @@ def load_split(split: str, data_dir: str | os.PathLike | None = None) -> SomofSp
     if len(sequences) != len(observed):
         raise DataError(f"{frames_path}: {len(sequences)} samples but {split}_in has {len(observed)}")
     return SomofSplit(split, observed, future, sequences, numbers)
+
+
+def _exists(path: Path, what: str = "file") -> bool:
+    """Whether ``path`` exists (a symlink to nothing does not); a lookup that fails for another
+    reason (permission denied, a name too long, a symlink loop) is a DataError naming ``path``."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as exc:
+        raise DataError(f"{path}: cannot look up this {what} ({exc.strerror or type(exc).__name__})") from None
+    return True
 
 
 @dataclass

@@ -147,4 +147,4 @@ def derpof_loss(predicted: torch.Tensor, future: torch.Tensor, observed: torch.T
     global_mse = torch.mean((predicted_global - true_global) ** 2)  # net_g: squared error of the hip velocity
     local_l2 = (predicted_local - true_local).norm(dim=-1).mean()  # net_l: Euclidean error per joint and frame
     loss = global_mse + local_weight * (local_l2 + kl_weight * kl)
-    return loss, {"global_mse": global_mse.item(), "local_l2": local_l2.item(), "kl": float(kl)}
+    return loss, {"global_mse": global_mse.item(), "local_l2": local_l2.item(), "kl": float(kl.detach())}

@@ -24,11 +24,12 @@ from tqdm.auto import tqdm
 from .bvh import (  # noqa: F401 - BVH_TO_SOMOF, check_bvh, quaternion_to_rotmat re-exported: their old home
     BVH_TO_SOMOF,
     MAX_MOCAP_VALUE,
+    bvhio_module,
     check_bvh,
     quaternion_to_rotmat,
     read_bvh,
 )
-from .data import WINDOW, DataError
+from .data import WINDOW, DataError, _read_bytes
 from .files import atomic_write_bytes
 from .paths import default_corpus_path
 from .skeleton import BONES, HIP_JOINTS, JOINT_NAMES, bone_lengths
@@ -111,16 +112,16 @@ def read_cmu_skeleton(path: Path) -> dict:
 
 
 def read_cmu_txt(path: Path, skeleton: dict) -> np.ndarray:
-    """One CMU benchmark file -> SoMoF joints ``(T, 13, 3)`` in metres at 120 Hz."""
+    """One CMU benchmark file -> SoMoF joints ``(T, 13, 3)`` in metres at 120 Hz. The file is read
+    through :func:`posepred.data._read_bytes` (a regular file within the input size cap)."""
     check_cmu_skeleton(skeleton)
     columns = 3 + 3 * CMU_JOINTS
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found" if not path.exists() else f"{path}: not a regular file")
+    data = _read_bytes(path, what="input files")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # an empty file is reported below
-            frames = np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float64)
+            frames = np.loadtxt(data.decode("utf-8").splitlines(), delimiter=",", ndmin=2, dtype=np.float64)
     except (ValueError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: expected rows of {columns} comma-separated numbers "
                         f"({str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__})") from exc
@@ -171,6 +172,9 @@ def build_corpus(source: str | Path, out: str | Path | None = None, leg_bone: fl
     if not skeleton_path.is_file():
         raise DataError(f"{skeleton_path}: not found (pass --source pointing at mocap_cmu/)")
     skeleton = read_cmu_skeleton(skeleton_path)
+    bvh_files = sorted(source.glob("All_BVH/subjects/**/*.bvh"))
+    if bvh_files:
+        bvhio_module(bvh_files[0])  # missing? say so now, not after converting every text file
     clips, names = [], []
 
     def add(positions, path):
@@ -180,7 +184,7 @@ def build_corpus(source: str | Path, out: str | Path | None = None, leg_bone: fl
 
     for path in tqdm(sorted(source.glob("data/cmu/**/*.txt")), desc="CMU text"):
         add(resample(read_cmu_txt(path, skeleton), skeleton["frame_rate_hz"]), path)
-    for path in tqdm(sorted(source.glob("All_BVH/subjects/**/*.bvh")), desc="BVH"):
+    for path in tqdm(bvh_files, desc="BVH"):
         positions, fps = read_bvh(path)
         try:
             add(resample(positions, round(fps)), path)

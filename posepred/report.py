@@ -9,6 +9,9 @@ written by ``benchmarks/bench.py --save``) and ``results/vim_vs_horizon.png``. A
 is the text between ``<!-- results:NAME -->`` and ``<!-- /results -->``; NAME is one of
 :data:`BLOCKS`. A single number in prose is ``<!-- value:FILE:ID:METRIC -->48.66<!-- /value -->``
 (for example ``value:valid_cv:derpof:vim_mean``, ``value:ablations:<experiment id>:vim_900``).
+The markers are parsed strictly before anything is rendered or written: block markers on lines of
+their own, blocks closed and not nested, value markers closed on their line; any other marker, or a
+comment that looks like one, is an error naming the README's line.
 ``tests/test_report.py`` fails when the README or the markdown files disagree
 with the JSON files.
 """
@@ -22,16 +25,20 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import N_FUTURE
+from .data import N_FUTURE, _read_bytes
 from .errors import DataError, PosepredError
 from .files import atomic_write_bytes, atomic_write_text
 from .metrics import COLUMNS, DRIFT_COLUMNS, VIM_COLUMNS, format_table, format_value
-from .results import ResultRow, load_results
+from .results import MAX_RESULTS_MB, ResultRow, load_results
 
+# A well-formed block (to list a README's blocks; fill_readme goes by parse_markers, which checks them all)
 MARKER = re.compile(r"(<!-- results:(?P<name>[\w.-]+) -->\n)(?P<body>.*?)(<!-- /results -->)", re.S)
+# Anything that looks like one of the four markers; each must be exactly one of them (see parse_markers).
+MARKER_LIKE = re.compile(r"<!--[ \t]*(?:/[ \t]*(?:results|value)|(?:results|value)[ \t]*:)[^\n]*?(?:-->|$)", re.M)
+OPEN_BLOCK = re.compile(r"<!-- results:(?P<name>[\w.-]+) -->")
 # One number in prose: <!-- value:FILE:ID:METRIC -->48.66<!-- /value --> (FILE without .json)
-VALUE = re.compile(r"(?P<open><!-- value:(?P<file>[\w-]+):(?P<id>[\w.-]+):(?P<metric>\w+) -->)(?P<body>.*?)"
-                   r"(?P<close><!-- /value -->)")
+OPEN_VALUE = re.compile(r"<!-- value:(?P<file>[\w-]+):(?P<id>[\w.-]+):(?P<metric>\w+) -->")
+CLOSE_BLOCK, CLOSE_VALUE = "<!-- /results -->", "<!-- /value -->"
 MAIN_IDS = ("derpof", "derpof_best_of_20", "damped_velocity", "constant_velocity", "zero_velocity",
             "derpof_published_test")
 DRIFT_IDS = ("ground_truth", "derpof", "damped_velocity", "damped_velocity_fitted", "constant_velocity",
@@ -116,7 +123,11 @@ def ablations_markdown(path: str | Path) -> str:
 
 def bench_text(rows: dict[str, ResultRow], extra: dict) -> str:
     """What ``benchmarks/bench.py --save`` printed, as a code block headed by its command."""
-    return "\n".join(["```", f"$ {extra.get('command', 'python benchmarks/bench.py')}", *extra["output"], "```"])
+    output = extra["output"]
+    if not isinstance(output, list) or not all(isinstance(line, str) and not any(
+            text in line for text in ("\n", "\r", "<!--", "-->")) for line in output):
+        raise TypeError("'output' must be a list of lines (strings without newlines or comment markers)")
+    return "\n".join(["```", f"$ {extra.get('command', 'python benchmarks/bench.py')}", *output, "```"])
 
 
 def format_figure(metric: str, value: float) -> str:
@@ -155,20 +166,85 @@ def render_block(name: str, results: Path) -> str:
     return rendered(results / filename, render, *load_results(results / filename))
 
 
-def render_value(file: str, row_id: str, metric: str, results: Path) -> str:
+def render_value(file: str, row_id: str, metric: str, results: Path, where: str = "README") -> str:
     rows, _ = load_results(results / f"{file}.json")
     if row_id not in rows or metric not in rows[row_id].metrics:
-        raise DataError(f"README: {file}.json has no metric '{metric}' in row '{row_id}' "
+        raise DataError(f"{where}: {file}.json has no metric '{metric}' in row '{row_id}' "
                         f"(rows: {', '.join(rows)})")
     value = rows[row_id].metrics[metric]
     return format_figure(metric, value) if file == "bench" else format_value(metric, value)
 
 
-def fill_readme(text: str, results: Path) -> str:
+def _alone(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` has nothing but blanks beside it on its line."""
+    line_end = text.find("\n", end)
+    after = text[end:] if line_end < 0 else text[end:line_end]
+    return not text[text.rfind("\n", 0, start) + 1:start].strip() and not after.strip()
+
+
+def parse_markers(text: str, source: str | Path = "README") -> list[tuple[int, int, int, re.Match]]:
+    """Every block and value marker of ``text`` as ``(line, start, end, opening)``: ``text[start:end]``
+    is regenerated, ``opening`` is :data:`OPEN_BLOCK`'s or :data:`OPEN_VALUE`'s match. Strict: a results
+    block's markers are on lines of their own, with a known NAME, closed, not nested and holding no value
+    marker; a value marker is closed on its line and not nested; a stray closing marker, or anything else
+    that looks like a marker, is a :class:`DataError` naming ``source`` and the line."""
+    found, block, value = [], None, None  # block, value: (line, opening match) while one is open
+
+    def fail(line, what):
+        raise DataError(f"{source}: line {line}: {what}")
+
+    for match in MARKER_LIKE.finditer(text):
+        line, marker = text.count("\n", 0, match.start()) + 1, match.group()
+        opens_block, opens_value = OPEN_BLOCK.fullmatch(marker), OPEN_VALUE.fullmatch(marker)
+        if value is not None:  # the only marker allowed next: the value's closing marker, on its line
+            if marker != CLOSE_VALUE or line != value[0]:
+                nested = " (nested value marker)" if opens_value and line == value[0] else ""
+                fail(value[0], f"{value[1].group()} is not closed by {CLOSE_VALUE} on the same line{nested}")
+            found.append((value[0], value[2], match.start(), value[1]))
+            value = None
+        elif opens_value:
+            if block is not None:
+                fail(line, f"{marker} inside the results block opened at line {block[0]}: is that block's "
+                           f"{CLOSE_BLOCK} missing? (a marker inside a block would be overwritten)")
+            value = (line, opens_value, match.end())
+        elif opens_block:
+            if block is not None:
+                fail(line, f"{marker} nested in the results block opened at line {block[0]}: is that block's "
+                           f"{CLOSE_BLOCK} missing?")
+            if opens_block["name"] not in BLOCKS:
+                fail(line, f"unknown results block '{opens_block['name']}'; known: {sorted(BLOCKS)}")
+            if not _alone(text, match.start(), match.end()):
+                fail(line, f"{marker} must be on a line of its own")
+            block = (line, opens_block, text.find("\n", match.end()) + 1)
+        elif marker in (CLOSE_BLOCK, CLOSE_VALUE):
+            if marker == CLOSE_VALUE or block is None:
+                fail(line, f"stray {marker} (no opening marker before it)")
+            if not _alone(text, match.start(), match.end()):
+                fail(line, f"{marker} must be on a line of its own")
+            found.append((block[0], block[2], match.start(), block[1]))
+            block = None
+        else:
+            fail(line, f"malformed marker {marker[:80]!r} (expected <!-- results:NAME -->, {CLOSE_BLOCK}, "
+                       f"<!-- value:FILE:ID:METRIC --> or {CLOSE_VALUE}, spaced exactly so)")
+    if value is not None:
+        fail(value[0], f"{value[1].group()} is not closed by {CLOSE_VALUE} on the same line")
+    if block is not None:
+        fail(block[0], f"{block[1].group()} has no closing {CLOSE_BLOCK} (it would swallow the text after it)")
+    return found
+
+
+def fill_readme(text: str, results: Path, source: str | Path = "README") -> str:
     """``text`` with every ``<!-- results:NAME -->`` block and ``<!-- value:FILE:ID:METRIC -->``
-    number regenerated from ``results``."""
-    text = MARKER.sub(lambda m: m.group(1) + render_block(m.group("name"), results) + "\n" + m.group(4), text)
-    return VALUE.sub(lambda m: m["open"] + render_value(m["file"], m["id"], m["metric"], results) + m["close"], text)
+    number regenerated from ``results``; the markers are checked (:func:`parse_markers`) first."""
+    pieces, done = [], 0
+    for line, start, end, opening in parse_markers(text, source):
+        if opening.re is OPEN_BLOCK:
+            new = render_block(opening["name"], results) + "\n"
+        else:
+            new = render_value(opening["file"], opening["id"], opening["metric"], results, f"{source}: line {line}")
+        pieces += [text[done:start], new]
+        done = end
+    return "".join(pieces) + text[done:]
 
 
 def generated_files(results: Path, readme: Path | None) -> dict[Path, str]:
@@ -181,8 +257,27 @@ def generated_files(results: Path, readme: Path | None) -> dict[Path, str]:
     if readme is not None:
         if not readme.is_file():
             raise DataError(f"{readme}: README not found (or not a file): pass --readme FILE")
-        expected[readme] = fill_readme(readme.read_text(encoding="utf-8"), results)
+        expected[readme] = fill_readme(read_text(readme), results, readme)
     return expected
+
+
+def read_text(path: Path) -> str:
+    """A README or generated markdown file: regular, UTF-8, within the results cap; newlines read as
+    ``Path.read_text`` reads them (CRLF and CR as LF)."""
+    data = _read_bytes(path, MAX_RESULTS_MB << 20, "README and results files")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def is_current(path: Path, text: str) -> bool:
+    """Whether ``path`` holds ``text`` (an unreadable or missing file does not: it is regenerated)."""
+    try:
+        return read_text(path) == text
+    except DataError:
+        return False
 
 
 def write_cv_markdown(json_path: Path, out: Path) -> Path:
@@ -242,8 +337,7 @@ def report(results: Path, readme: Path | None, check: bool = False, figure: bool
     cv_json = results / "valid_cv.json"
     # the figure is rendered (its data checked) but not compared: PNG bytes vary with matplotlib's version
     figure_png = vim_figure_png(cv_json) if figure and cv_json.is_file() else None
-    stale = [path for path, text in expected.items()
-             if not path.is_file() or path.read_text(encoding="utf-8") != text]
+    stale = [path for path, text in expected.items() if not is_current(path, text)]
     if check:
         for path in stale:
             print(f"{path}: disagrees with {results}/*.json (run `python -m posepred.report`)", file=sys.stderr)

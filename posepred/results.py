@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,13 +16,16 @@ from pathlib import Path
 import numpy as np
 
 from .baselines import DEFAULT_DAMPING
-from .data import N_FUTURE
+from .data import N_FUTURE, _parse_json, _read_bytes
 from .errors import DataError
 from .files import atomic_write_text
 from .skeleton import N_COORDS, N_JOINTS
 
 PUBLISHED_TEST_ROW = {  # Parsaeifard et al. 2021, SoMoF 3DPW test server; VIM only
     "vim_100": 19.53, "vim_240": 36.89, "vim_500": 68.29, "vim_640": 85.45, "vim_900": 118.21}
+MAX_RESULTS_MB = 64  # cap on a results file (and on the README report fills): ours are well under 1 MB
+# A label is a markdown table cell: a newline, a comment marker or a '|' would break the table or the README.
+MARKDOWN_BREAKERS = ("\n", "\r", "<!--", "-->", "|")
 # Stable ids of the predictors (result files and code use these) and their display labels.
 LABELS = {
     "derpof": "DeRPoF (deterministic z)",
@@ -66,7 +70,16 @@ class ResultRow:
             if isinstance(number, bool) or not isinstance(number, (int, float)):
                 raise DataError(f"{source}: row '{value['id']}': metric '{key}' is {number!r}, expected a number")
         metrics = check_finite(dict(value["metrics"]), f"{source}: row '{value['id']}'")
-        return cls(value["id"], str(value.get("label", value["id"])), metrics)
+        return cls(value["id"], check_label(value.get("label", value["id"]), f"{source}: row {value['id']!r}"), metrics)
+
+
+def check_label(label, source: str) -> str:
+    """``label`` as text, refusing what would break a markdown table cell (:data:`MARKDOWN_BREAKERS`)."""
+    label = str(label)
+    bad = [text for text in MARKDOWN_BREAKERS if text in label]
+    if bad:
+        raise DataError(f"{source}: label {label[:60]!r} contains {bad[0]!r}, which would break the markdown tables")
+    return label
 
 
 def rows_by_id(rows: Iterable[ResultRow]) -> dict[str, ResultRow]:
@@ -101,12 +114,9 @@ def save_results(path: str | Path, rows: Iterable[ResultRow], **extra) -> Path:
 def load_results(path: str | Path) -> tuple[dict[str, ResultRow], dict]:
     """``({id: row}, the file's other fields)`` from a results JSON written by :func:`save_results`."""
     path = Path(path)
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"{path}: results file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"{path}: unreadable results file ({exc})") from exc
+    if not os.path.lexists(path):
+        raise DataError(f"{path}: results file not found")
+    value = _parse_json(path, _read_bytes(path, MAX_RESULTS_MB << 20, "results files"))
     if not isinstance(value, dict) or not isinstance(value.get("rows"), list):
         raise DataError(f"{path}: expected an object with a 'rows' list")
     rows = [ResultRow.from_dict(r, str(path)) for r in value.pop("rows")]

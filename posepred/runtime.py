@@ -11,6 +11,7 @@ in its first cell. Importing posepred changes nothing.
 from __future__ import annotations
 
 import os
+import re
 
 from .errors import OptionError
 
@@ -43,10 +44,16 @@ def configure_threads(threads: int | str | None = None) -> int:
     return torch.get_num_threads()
 
 
+DEVICES = "cpu, cuda, cuda:N, mps or auto"  # torch knows more (meta, xla, xpu, ...): posepred runs on these
+
+
 def resolve_device(dev: str):
-    """``cpu``, ``cuda``, ``cuda:1``, ``mps``, or ``auto`` (cuda, then mps, then cpu) -> a ``torch.device``."""
+    """``cpu``, ``cuda``, ``cuda:1``, ``mps``, or ``auto`` (cuda, then mps, then cpu) -> a ``torch.device``;
+    any other device (torch's ``meta``, ``xla``, ``xpu``, ...) or one this machine lacks is an OptionError."""
     import torch
 
+    if not isinstance(dev, str) or not re.fullmatch(r"cpu|cuda|cuda:[0-9]{1,3}|mps|auto", dev):
+        raise OptionError(f"--dev {str(dev)[:40]}: expected {DEVICES}")
     if dev == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -55,6 +62,9 @@ def resolve_device(dev: str):
     device = torch.device(dev)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise OptionError(f"--dev {dev}: CUDA is not available on this machine (try --dev auto or cpu)")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise OptionError(f"--dev {dev}: this machine has {torch.cuda.device_count()} CUDA device(s), "
+                          f"cuda:0 to cuda:{torch.cuda.device_count() - 1}")
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise OptionError(f"--dev {dev}: MPS is not available on this machine (try --dev auto or cpu)")
     return device

@@ -13,7 +13,7 @@ from posepred.evaluate import (
 )
 from posepred.metrics import summary
 from posepred.results import load_results, load_samples
-from posepred.train import Trainer
+from posepred.trainer import Trainer
 
 
 @pytest.fixture(scope="module")

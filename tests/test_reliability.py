@@ -17,7 +17,7 @@ from posepred.config import Config
 from posepred.data import DataError, load_split
 from posepred.evaluate import predict
 from posepred.models import DeRPoF
-from posepred.train import Trainer
+from posepred.trainer import Trainer
 
 from .conftest import DATA
 
