@@ -213,7 +213,9 @@ def test_resume_from_the_command_line_keeps_the_saved_options(capsys, tmp_path):
     # only --n_epochs and --load_checkpoint are given: lr, the model size and the excluded sequence are the saved run's
     code, _, err = run(capsys, "train", *common, "--n_epochs", "2", "--load_checkpoint", "true")
     assert code == 0, err
-    history = json.loads((directory / "history.json").read_text())
+    from posepred import checkpoint
+
+    history = checkpoint.load(directory).history
     saved = json.loads((directory / "config.json").read_text())
     assert len(history) == 2 and history[1]["lr"] == 0.001
     assert saved["hidden_dim"] == 16 and saved["exclude_sequences"] == ["courtyard_dancing_00"]

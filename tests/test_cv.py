@@ -81,9 +81,9 @@ def test_result_files(cv_run, valid, tmp_path):
 def test_model_trained_on_all_valid_is_scored_out_of_fold(cv_run, valid):
     _, root = cv_run
     windows = np.zeros((4, 30, 13, 3)) + np.random.default_rng(0).normal(size=(4, 1, 13, 3))
-    full = Trainer(Config(n_epochs=1, train_split="valid", checkpoint_dir=str(root)), windows, progress=False)
+    full = Trainer(Config(n_epochs=1, train_split="valid", checkpoint_dir=str(root), dev="cpu"), windows, progress=False)
     full.fit()
-    scoring = scoring_for(root, valid)
+    scoring = scoring_for(root, full.config, valid)
     assert scoring.kind == "out_of_fold" and scoring.is_validation and "out of fold" in scoring.label
     scored = predict_checkpoint(root, valid)
     assert scored.loss > 0
@@ -93,8 +93,9 @@ def test_model_trained_on_all_valid_is_scored_out_of_fold(cv_run, valid):
 def test_seen_without_folds_is_not_validation(tmp_path, valid):
     directory = tmp_path / "full"
     windows = np.zeros((4, 30, 13, 3)) + np.random.default_rng(0).normal(size=(4, 1, 13, 3))
-    Trainer(Config(n_epochs=1, train_split="valid", checkpoint_dir=str(directory)), windows, progress=False).fit()
-    scoring = scoring_for(directory, valid)
+    config = Config(n_epochs=1, train_split="valid", checkpoint_dir=str(directory), dev="cpu")
+    Trainer(config, windows, progress=False).fit()
+    scoring = scoring_for(directory, config, valid)
     assert scoring.kind == "seen" and not scoring.is_validation and "NOT a validation score" in scoring.label
 
 

@@ -17,20 +17,14 @@ from posepred.evaluate import (
 from posepred.results import ResultRow, label_of, load_results, save_results
 
 
-def config_dir(path, **fields):
-    path.mkdir(parents=True)
-    (path / "config.json").write_text(Config(**fields).to_json())
-    return path
-
-
-def test_the_rule_reads_config_json_only(tmp_path, valid):
-    """No weights in these directories: deciding needs the config alone."""
-    held = scoring_for(config_dir(tmp_path / "a", train_split="train"), valid)
+def test_the_rule_needs_the_config_alone(tmp_path, valid):
+    held = scoring_for(tmp_path / "a", Config(train_split="train"), valid)
     assert held.kind == "held_out" and held.is_validation and "never trained on valid" in held.label
-    seen = scoring_for(config_dir(tmp_path / "b", train_split="valid", exclude_sequences=["courtyard_hug_00"]), valid)
+    trained = Config(train_split="valid", exclude_sequences=["courtyard_hug_00"])
+    seen = scoring_for(tmp_path / "b", trained, valid)
     assert seen.kind == "seen" and not seen.is_validation and "courtyard_hug_00" not in seen.seen
-    (tmp_path / "b" / "folds").mkdir()
-    assert scoring_for(tmp_path / "b", valid).kind == "out_of_fold"
+    (tmp_path / "b" / "folds").mkdir(parents=True)
+    assert scoring_for(tmp_path / "b", trained, valid).kind == "out_of_fold"
 
 
 def test_held_out_sequences(valid):

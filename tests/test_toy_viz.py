@@ -4,31 +4,9 @@ matplotlib.use("Agg")
 
 import numpy as np
 import pytest
-import torch
 
-from posepred import toy, viz
+from posepred import viz
 from posepred.errors import OptionError
-
-
-def test_sine_lstm_learns():
-    generator = torch.Generator().manual_seed(0)
-    series = toy.noisy_sine(64, 40, generator=generator)
-    torch.manual_seed(0)
-    model = toy.SineLSTM(16)
-    losses = toy.fit(model, lambda m: torch.mean((m(series[:, :30], 10) - series[:, 30:]) ** 2), steps=60)
-    assert model(series[:, :30], 10).shape == (64, 10, 1)
-    assert losses[-1] < 0.5 * losses[0]
-
-
-def test_point_vae_and_kl():
-    generator = torch.Generator().manual_seed(0)
-    points = toy.two_moons(128, generator=generator)
-    model = toy.PointVAE()
-    reconstruction, mean, log_var = model(points)
-    assert reconstruction.shape == (128, 2) and mean.shape == (128, 2)
-    assert toy.kl_divergence(torch.zeros(3, 2), torch.zeros(3, 2)).item() == 0
-    assert toy.kl_divergence(torch.ones(3, 2), torch.zeros(3, 2)).item() == 1.0
-    assert model.sample(5).shape == (5, 2)
 
 
 def test_frame_pngs_named_like_the_seed(valid, tmp_path):

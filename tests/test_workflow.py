@@ -31,7 +31,9 @@ def test_train_standard_protocol_writes_checkpoints(trained, capsys):
     _, checkpoints = trained
     config = json.loads((checkpoints / "config.json").read_text())
     assert config["train_split"] == "train" and config["loader_shuffle"] is False and config["n_epochs"] == 2
-    history = json.loads((checkpoints / "history.json").read_text())
+    from posepred import checkpoint
+
+    history = checkpoint.load(checkpoints).history
     assert len(history) == 2 and "valid_vim_900" in history[0]  # validated on the valid split
 
 
