@@ -60,7 +60,7 @@ def _digest(config: dict, weights: dict[str, torch.Tensor]) -> str:
         tensor = weights[name].detach()
         digest.update(f"{name}:{tensor.dtype}:{tensor.layout}:{tensor.device.type}:{list(tensor.shape)}".encode())
         if tensor.layout == torch.strided and tensor.device.type != "meta" and tensor.numel():
-            digest.update(tensor.cpu().contiguous().view(torch.uint8).numpy().tobytes())  # (check_weights refuses the rest)
+            digest.update(tensor.cpu().contiguous().view(torch.uint8).numpy().tobytes())  # check_weights refuses others
     return digest.hexdigest()
 
 

@@ -15,10 +15,9 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from . import paths
-from . import checkpoint
+from . import checkpoint, paths
 from .config import RECIPES, Config
-from .data import available_splits, check_split_name, load_split, split_windows
+from .data import available_splits, check_split_name, load_split
 from .errors import DataError, OptionError
 from .evaluate import (
     held_out_sequences,
@@ -29,10 +28,11 @@ from .evaluate import (
     write_poses_json,
 )
 from .metrics import format_table
+from .paths import resolve_relative
 from .results import check_finite, label_of
 from .runtime import configure_threads, resolve_device
-from .paths import resolve_relative
 from .trainer import Trainer
+from .windows import split_windows
 
 
 def format_record(record: dict) -> str:

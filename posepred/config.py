@@ -130,7 +130,8 @@ class Config:
     embedding_dim: int = option(8, "net_g input embedding size", _between(1, 4096))
     dropout: float = option(0.2, "dropout probability", _between(0.0, 1.0, hi_open=True))
     residual_damping: float | None = option(
-        None, "predict a correction over damped velocity with this factor (none: the paper's model)", _between(0.0, 1.0))
+        None, "predict a correction over damped velocity with this factor (none: the paper's model)",
+        _between(0.0, 1.0))
     skeleton: bool = option(False, "keep rigid bone lengths in every predicted frame")
     vae: str = option("original", "'original' (encoder sees the past) or 'conditional' (past and future)",
                       _one_of("original", "conditional"))

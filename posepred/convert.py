@@ -35,7 +35,8 @@ RENAMES = [  # (net, old name pattern, new name); None drops an unused weight
     ("g", r"social\.(.*)", r"social.\1"),
     ("l", r"encoder\.lstm\.(.*)", r"net_l.encoder.\1"), ("l", r"encoder\.(mean|log_var)\.(.*)", r"net_l.\1.\2"),
     ("l", r"past\.lstm\.(.*)", r"net_l.past.\1"), ("l", r"past\.(mean|log_var)\..*", None),
-    ("l", r"decoder\.init_hidden\.(.*)", r"net_l.init_hidden.\1"), ("l", r"decoder\.(cell|head)\.(.*)", r"net_l.decoder.\1.\2"),
+    ("l", r"decoder\.init_hidden\.(.*)", r"net_l.init_hidden.\1"),
+    ("l", r"decoder\.(cell|head)\.(.*)", r"net_l.decoder.\1.\2"),
     ("l", r"(future|posterior|to_global)\.(.*)", r"net_l.\1.\2"),
 ]
 

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from .baselines import DEFAULT_DAMPING, fit_damping_factor
 from .checkpoint import DirectoryLock, holds_a_run
 from .config import Config
-from .data import SomofSplit, load_split, split_windows
+from .data import SomofSplit, load_split
 from .errors import CheckpointError, OptionError
 from .evaluate import (
     ACTIVE_KL_NATS,
@@ -48,6 +48,7 @@ from .evaluate import (
 from .files import atomic_write_bytes
 from .results import PUBLISHED_TEST_ROW, ResultRow, label_of, rows_by_id, save_results
 from .trainer import Trainer
+from .windows import split_windows
 
 __all__ = ["CVResult", "cross_validate", "fold_config", "out_of_fold_predictions", "score_folds",
            "write_cv_results"]

@@ -20,11 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .errors import DataError
 from .paths import default_data_dir  # noqa: F401  (the data directory is paths' business)
-from .skeleton import N_COORDS, N_JOINTS, mirror_permutation
+from .skeleton import N_COORDS, N_JOINTS
 
 N_OBSERVED = 16
 N_FUTURE = 14
@@ -327,55 +326,3 @@ def cut_windows(tracks: list[Track], length: int = WINDOW, stride: int = 1) -> n
     if not pieces:
         return np.zeros((0, length, N_JOINTS, 3))
     return np.stack(pieces)
-
-
-class WindowDataset(torch.utils.data.Dataset):
-    """Person windows as one precomputed float tensor ``(W, 30, 13, 3)``; item i is window i."""
-
-    def __init__(self, windows: np.ndarray, dtype: torch.dtype = torch.float32):
-        self.windows = torch.as_tensor(np.asarray(windows), dtype=dtype)
-
-    def __len__(self) -> int:
-        return len(self.windows)
-
-    def __getitem__(self, index):
-        return self.windows[index]
-
-
-def rotate_about_y(positions: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
-    """Rotate each item about the vertical axis: ``(B, ..., 3)`` by ``angles (B,)`` radians."""
-    cos, sin = torch.cos(angles), torch.sin(angles)
-    zero, one = torch.zeros_like(angles), torch.ones_like(angles)
-    rotation = torch.stack([cos, zero, sin, zero, one, zero, -sin, zero, cos], dim=-1).view(-1, 3, 3)
-    flat = positions.reshape(len(positions), -1, 3)
-    return (flat @ rotation.transpose(1, 2)).reshape(positions.shape)
-
-
-def mirror(positions: torch.Tensor) -> torch.Tensor:
-    """Swap left and right: negate x and exchange the mirror-pair joints, ``(..., 13, 3)``."""
-    flipped = positions[..., mirror_permutation(), :].clone()
-    flipped[..., 0] = -flipped[..., 0]
-    return flipped
-
-
-def augment(batch: torch.Tensor, generator: torch.Generator, rotate: bool = True,
-            mirror_prob: float = 0.5) -> torch.Tensor:
-    """Random y-rotation (uniform angle) and random mirroring of a batch ``(B, F, 13, 3)``.
-
-    Both keep every bone length; random numbers come from ``generator`` (on the CPU).
-    """
-    if rotate:
-        angles = torch.rand(len(batch), generator=generator) * (2 * math.pi)
-        batch = rotate_about_y(batch, angles.to(batch.device, batch.dtype))
-    if mirror_prob > 0:
-        flip = (torch.rand(len(batch), generator=generator) < mirror_prob).to(batch.device)
-        batch = torch.where(flip.view(-1, 1, 1, 1), mirror(batch), batch)
-    return batch
-
-
-def split_windows(split: SomofSplit, include=None, exclude=None, stride: int = 1):
-    """Training windows of the selected sequences of ``split``, persons paired by frame: a
-    :class:`posepred.windows.WindowSet` (``np.asarray`` of it gives ``(W, 30, 13, 3)``)."""
-    from .windows import WindowSet  # windows.py builds on this module
-
-    return WindowSet.from_tracks(stitch_tracks(split.subset(split.sample_mask(include, exclude))), stride)

@@ -19,8 +19,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .motion import combine_global_local, positions_to_velocities, split_global_local, velocities_to_positions
 from .data import N_FUTURE
+from .motion import combine_global_local, positions_to_velocities, split_global_local, velocities_to_positions
 from .skeleton import N_COORDS, N_JOINTS
 
 

@@ -27,14 +27,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .baselines import DEFAULT_DAMPING, PREDICTORS, damped_velocity
 from . import checkpoint
+from .baselines import DEFAULT_DAMPING, PREDICTORS, damped_velocity
 from .config import Config
 from .data import N_FUTURE, SomofSplit
 from .errors import CheckpointError, DataError
 from .files import atomic_write_text
 from .forecasters import family
 from .metrics import ACTIVE_KL_NATS, apd, bone_drift, samples_better_than, summary, vim_per_frame
+from .paths import resolve_relative
 from .results import (  # noqa: F401 - LABELS, PUBLISHED_TEST_ROW, rows_by_id, save/load_* re-exported: old home
     LABELS,
     PUBLISHED_TEST_ROW,
@@ -47,9 +48,8 @@ from .results import (  # noqa: F401 - LABELS, PUBLISHED_TEST_ROW, rows_by_id, s
     rows_by_id,
     save_results,
 )
-from .paths import resolve_relative
 from .skeleton import N_COORDS, N_JOINTS
-from .trainer import scene_batch
+from .windows import scene_batch
 
 BEST_OF = (1, 5, 20)  # K of the best-of-K (oracle) rows
 BASELINES = ("damped_velocity", "constant_velocity", "zero_velocity")

@@ -13,41 +13,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from . import checkpoint
 from .config import Config
-from .data import N_OBSERVED, augment
 from .errors import CheckpointError, DataError
 from .forecasters import family
 from .metrics import ACTIVE_KL_NATS, summary
 from .runtime import resolve_device
-from .windows import as_window_set
+from .windows import Batch, as_window_set, scene_batch, window_batch
 
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint was kept."""
-
-
-@dataclass
-class Batch:
-    """Person sequences: ``observed (B, 16, 13, 3)``, ``future (B, 14, 13, 3)``, the other person of
-    the scene ``partner (B, 16, 13, 3)`` and ``has_partner (B,)`` (False where there is none)."""
-
-    observed: torch.Tensor
-    future: torch.Tensor
-    partner: torch.Tensor | None = None
-    has_partner: torch.Tensor | None = None
-
-
-def scene_batch(observed, future, device="cpu", dtype=torch.float32) -> Batch:
-    """Scenes ``(N, 2, 16, 13, 3)``, ``(N, 2, F, 13, 3)`` as a batch of ``2N`` persons, each with its partner."""
-    observed, future = (torch.as_tensor(np.asarray(a), dtype=dtype, device=device) for a in (observed, future))
-    return Batch(observed.flatten(0, 1), future.flatten(0, 1), observed[:, [1, 0]].flatten(0, 1))
 
 
 class Trainer:
@@ -90,13 +70,8 @@ class Trainer:
         n, size = len(self.windows), 2 * self.config.batch_size
         order = torch.randperm(n, generator=self.generator) if self.config.loader_shuffle else torch.arange(n)
         for start in range(0, n, size):
-            person, partner, has_partner = self.windows.gather(order[start:start + size])
-            both = torch.stack([person, partner], dim=1).to(self.device, self.dtype, non_blocking=True)
-            if self.config.rotate or self.config.mirror:
-                both = augment(both.flatten(1, 2), self.generator, self.config.rotate,
-                               0.5 if self.config.mirror else 0.0).unflatten(1, (2, -1))
-            yield Batch(both[:, 0, :N_OBSERVED], both[:, 0, N_OBSERVED:], both[:, 1, :N_OBSERVED],
-                        has_partner.to(self.device))
+            yield window_batch(self.windows, order[start:start + size], self.device, self.dtype, self.generator,
+                               self.config.rotate, 0.5 if self.config.mirror else 0.0)
 
     def train_epoch(self) -> dict:
         """One pass over the windows; the record holds the loss, its terms and the metrics, averaged."""

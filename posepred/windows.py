@@ -15,14 +15,15 @@ none, as in single-person motion capture). A batch gathers its windows with one 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from .data import WINDOW, Track
+from .data import N_OBSERVED, WINDOW, SomofSplit, Track, stitch_tracks
 from .errors import DataError
-from .skeleton import N_JOINTS
+from .skeleton import N_JOINTS, mirror_permutation
 
 
 @dataclass
@@ -143,3 +144,68 @@ class WindowSet:
 def as_window_set(windows) -> WindowSet:
     """A WindowSet as it is, or materialised windows ``(W, 30, 13, 3)`` converted."""
     return windows if isinstance(windows, WindowSet) else WindowSet.from_arrays(windows)
+
+
+def split_windows(split: SomofSplit, include=None, exclude=None, stride: int = 1):
+    """Training windows of the selected sequences of ``split``, persons paired by frame: a
+    :class:`WindowSet` (``np.asarray`` of it gives ``(W, 30, 13, 3)``)."""
+    return WindowSet.from_tracks(stitch_tracks(split.subset(split.sample_mask(include, exclude))), stride)
+
+
+def rotate_about_y(positions: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
+    """Rotate each item about the vertical axis: ``(B, ..., 3)`` by ``angles (B,)`` radians."""
+    cos, sin = torch.cos(angles), torch.sin(angles)
+    zero, one = torch.zeros_like(angles), torch.ones_like(angles)
+    rotation = torch.stack([cos, zero, sin, zero, one, zero, -sin, zero, cos], dim=-1).view(-1, 3, 3)
+    flat = positions.reshape(len(positions), -1, 3)
+    return (flat @ rotation.transpose(1, 2)).reshape(positions.shape)
+
+
+def mirror(positions: torch.Tensor) -> torch.Tensor:
+    """Swap left and right: negate x and exchange the mirror-pair joints, ``(..., 13, 3)``."""
+    flipped = positions[..., mirror_permutation(), :].clone()
+    flipped[..., 0] = -flipped[..., 0]
+    return flipped
+
+
+def augment(batch: torch.Tensor, generator: torch.Generator, rotate: bool = True,
+            mirror_prob: float = 0.5) -> torch.Tensor:
+    """Random y-rotation (uniform angle) and random mirroring of a batch ``(B, F, 13, 3)``.
+
+    Both keep every bone length; random numbers come from ``generator`` (on the CPU).
+    """
+    if rotate:
+        angles = torch.rand(len(batch), generator=generator) * (2 * math.pi)
+        batch = rotate_about_y(batch, angles.to(batch.device, batch.dtype))
+    if mirror_prob > 0:
+        flip = (torch.rand(len(batch), generator=generator) < mirror_prob).to(batch.device)
+        batch = torch.where(flip.view(-1, 1, 1, 1), mirror(batch), batch)
+    return batch
+
+
+@dataclass
+class Batch:
+    """Person sequences: ``observed (B, 16, 13, 3)``, ``future (B, 14, 13, 3)``, the other person of
+    the scene ``partner (B, 16, 13, 3)`` and ``has_partner (B,)`` (False where there is none)."""
+
+    observed: torch.Tensor
+    future: torch.Tensor
+    partner: torch.Tensor | None = None
+    has_partner: torch.Tensor | None = None
+
+
+def scene_batch(observed, future, device="cpu", dtype=torch.float32) -> Batch:
+    """Scenes ``(N, 2, 16, 13, 3)``, ``(N, 2, F, 13, 3)`` as a batch of ``2N`` persons, each with its partner."""
+    observed, future = (torch.as_tensor(np.asarray(a), dtype=dtype, device=device) for a in (observed, future))
+    return Batch(observed.flatten(0, 1), future.flatten(0, 1), observed[:, [1, 0]].flatten(0, 1))
+
+
+def window_batch(windows: WindowSet, index: torch.Tensor, device="cpu", dtype=torch.float32,
+                 generator: torch.Generator | None = None, rotate: bool = False, mirror_prob: float = 0.0) -> Batch:
+    """The windows ``index (B,)`` as a batch, cut by index and augmented on the fly (each person and
+    partner rotated and mirrored together, random numbers from ``generator``)."""
+    person, partner, has_partner = windows.gather(index)
+    both = torch.stack([person, partner], dim=1).to(device, dtype, non_blocking=True)
+    if rotate or mirror_prob > 0:
+        both = augment(both.flatten(1, 2), generator, rotate, mirror_prob).unflatten(1, (2, -1))
+    return Batch(both[:, 0, :N_OBSERVED], both[:, 0, N_OBSERVED:], both[:, 1, :N_OBSERVED], has_partner.to(device))

@@ -4,18 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from posepred.data import (
-    DataError,
-    WindowDataset,
-    augment,
-    cut_windows,
-    load_split,
-    mirror,
-    rotate_about_y,
-    split_windows,
-    stitch_tracks,
-)
+from posepred.data import DataError, cut_windows, load_split, stitch_tracks
 from posepred.skeleton import bone_lengths
+from posepred.windows import augment, mirror, rotate_about_y, split_windows
 
 from .conftest import write_json
 
@@ -80,8 +71,6 @@ def test_windows_and_sequence_selection(valid):
         valid.sample_mask(include=["courtyard_nothing"])
     with pytest.raises(ValueError):
         cut_windows(stitch_tracks(valid), stride=0)
-    dataset = WindowDataset(windows)
-    assert len(dataset) == len(windows) and dataset[0].dtype == torch.float32
 
 
 def test_augmentation_keeps_bone_lengths(valid):

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from posepred.bvh import quaternion_to_rotmat, read_bvh
-from posepred.data import DataError, load_split, mirror
+from posepred.data import DataError, load_split
+from posepred.windows import mirror
 from posepred.mocap import (
     MAX_STEP_30HZ,
     expmap_to_rotmat,

@@ -170,7 +170,7 @@ def test_ctrl_c_mid_epoch_saves_resumable_state(valid, tmp_path):
 
 
 def load_windows(valid):
-    from posepred.data import split_windows
+    from posepred.windows import split_windows
     return split_windows(valid, include=["courtyard_hug_00"], stride=3)
 
 
