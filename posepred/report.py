@@ -123,11 +123,17 @@ def ablations_markdown(path: str | Path) -> str:
 
 def bench_text(rows: dict[str, ResultRow], extra: dict) -> str:
     """What ``benchmarks/bench.py --save`` printed, as a code block headed by its command."""
-    output = extra["output"]
-    if not isinstance(output, list) or not all(isinstance(line, str) and not any(
-            text in line for text in ("\n", "\r", "<!--", "-->")) for line in output):
+    output, command = extra["output"], extra.get("command", "python benchmarks/bench.py")
+    if not isinstance(output, list) or not all(map(_one_line, output)):
         raise TypeError("'output' must be a list of lines (strings without newlines or comment markers)")
-    return "\n".join(["```", f"$ {extra.get('command', 'python benchmarks/bench.py')}", *output, "```"])
+    if not _one_line(command):
+        raise TypeError("'command' must be one line (a string without newlines or comment markers)")
+    return "\n".join(["```", f"$ {command}", *output, "```"])
+
+
+def _one_line(text) -> bool:
+    """Whether ``text`` is a string that keeps a README block intact: no newline, no comment marker."""
+    return isinstance(text, str) and not any(part in text for part in ("\n", "\r", "<!--", "-->"))
 
 
 def format_figure(metric: str, value: float) -> str:

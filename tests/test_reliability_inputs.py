@@ -166,13 +166,15 @@ def test_a_row_label_that_would_break_the_markdown_is_refused(project, capsys, l
     assert snapshot(folder) == before
 
 
-@pytest.mark.parametrize("output", ["garbage", 5, ["ok", 3], ["two\nlines"], ["<!-- /results -->"]])
-def test_bench_output_must_be_a_list_of_lines(project, capsys, output):
+@pytest.mark.parametrize("field, value", [("output", "garbage"), ("output", 5), ("output", ["ok", 3]),
+                                          ("output", ["two\nlines"]), ("output", ["<!-- /results -->"]),
+                                          ("command", "bench\n<!-- /results -->"), ("command", 3)])
+def test_bench_output_must_be_a_list_of_lines(project, capsys, field, value):
     folder, results, readme = project
-    save_results(results / "bench.json", BENCH_ROWS, output=output)
+    save_results(results / "bench.json", BENCH_ROWS, **{"output": ["x"], field: value})
     before = snapshot(folder)
     code, err = cli(capsys, *report_args(results, readme))
-    one_line_error(code, err, str(results / "bench.json"), "'output'")
+    one_line_error(code, err, str(results / "bench.json"), f"'{field}'")
     assert snapshot(folder) == before
 
 
