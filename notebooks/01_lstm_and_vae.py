@@ -16,8 +16,11 @@
 #    time (exposure bias, [Bengio et al. 2015](https://arxiv.org/abs/1506.03099)).
 # 4. The variational auto-encoder ([Kingma & Welling 2014](https://arxiv.org/abs/1312.6114)): the
 #    ELBO, the closed-form KL term checked by Monte Carlo, the reparameterisation trick, and what the
-#    size of the latent code changes. DeRPoF's local branch is a VAE over future motion, close to a
-#    conditional VAE ([Sohn et al. 2015](https://papers.nips.cc/paper/2015/hash/8d55a249e6baa5c06772297520da2051-Abstract.html)).
+#    size of the latent code changes. DeRPoF's local branch is an LSTM-based VAE whose decoder
+#    forecasts the joints' motion. The model shipped with this repository makes it a conditional VAE
+#    ([Sohn et al. 2015](https://papers.nips.cc/paper/2015/hash/8d55a249e6baa5c06772297520da2051-Abstract.html),
+#    `vae="conditional"`, see `posepred/additions.py`): its decoder also reads the observed past,
+#    and in training its encoder reads the future motion the code has to explain.
 #
 # Every check prints a number. Exercises with worked solutions are at the end.
 
@@ -30,8 +33,8 @@ from torch import nn
 
 from posepred import toy
 
+torch.manual_seed(0)  # fixed seeds (here and before every training): the same numbers on every run
 torch.set_num_threads(1)  # small model: one thread is fastest, especially on a busy machine
-torch.manual_seed(0)  # fixed seeds: the printed numbers are the same on every run
 
 # %% [markdown]
 # ## 1. The LSTM cell, from its gate equations
@@ -52,15 +55,20 @@ torch.manual_seed(0)  # fixed seeds: the printed numbers are the same on every r
 # `c' = f * c + i * g`  and  `h' = o * tanh(c')`   (`*` is element by element, σ is the sigmoid).
 #
 # ```
-#   c ──────►(×)───────────►(+)───────────────┬──────────► c'
-#             ▲              ▲                │
-#             f          i ─►(×)◄─ g         tanh
-#             │              │                ▼
-#   x, h ──► [σ]      [σ]────┘ [tanh]   o ─►(×)──────────► h'
-#           forget    input   candidate  output
+#   x (this step), h (last step)
+#      │
+#      ├──► i = σ(...)     input gate   ─┐
+#      ├──► f = σ(...)     forget gate  ─┤
+#      ├──► g = tanh(...)  candidate    ─┤
+#      └──► o = σ(...)     output gate  ─┤
+#                                        ▼
+#   c (last step) ───────────►  c' = f * c + i * g  ───────► c' (to the next step)
+#                                        │
+#                                        ▼
+#                               h' = o * tanh(c')   ───────► h' (the output, and to the next step)
 # ```
 #
-# The memory path along the top has no squashing non-linearity: when `f` is close to 1 the memory
+# The memory path from `c` to `c'` has no squashing non-linearity: when `f` is close to 1 the memory
 # (and its gradient) passes through many steps almost unchanged. That is what lets an LSTM remember
 # further back than a plain recurrent network. (The forget gate is not in the 1997 paper; it was
 # added by Gers, Schmidhuber & Cummins, "Learning to Forget: Continual Prediction with LSTM",
@@ -273,9 +281,8 @@ plt.show()
 # exposure bias. Both LSTMs still beat the naive baseline by far.
 #
 # **DeRPoF's decoders feed back their own outputs**, in training as at test time: the global LSTM
-# its last hip velocity and the VAE's decoder its last local joint velocities (see
-# `posepred/models.py`, `decode_steps`). This notebook's `SineLSTM` does the same unless it is
-# given `teacher=`.
+# its last hip velocity and the VAE's decoder its last local joint velocities (`FeedbackDecoder`
+# in `posepred/derpof.py`). This notebook's `SineLSTM` does the same unless it is given `teacher=`.
 
 # %% [markdown]
 # ## 4. The variational auto-encoder (VAE)
@@ -406,7 +413,8 @@ def evaluate_vae(vae):
         mean, _ = vae.encode(held_points)
         reconstruction = torch.sum((vae.decoder(mean) - held_points) ** 2, dim=-1).mean().sqrt().item()
         samples = vae.sample(1000, generator=torch.Generator().manual_seed(2))
-    return reconstruction, toy.nearest_distance(samples, held_points), toy.nearest_distance(held_points, samples), samples
+    to_data, to_samples = toy.nearest_distance(samples, held_points), toy.nearest_distance(held_points, samples)
+    return reconstruction, to_data, to_samples, samples
 
 
 vaes, results = {}, {}
@@ -448,12 +456,15 @@ plt.show()
 # The code size is a trade-off you can read off the table and the pictures:
 #
 # - With a **1-D code** the decoder lays the line of codes along the two curves. Its samples land
-#   on the moons (samples -> data is as small as for real points), but on thin lines without the
-#   data's spread, so they do not cover the data (data -> samples is large), and its reconstructions
-#   are poor: one number cannot say how far off the curve a noisy point lies. One line of codes also
-#   has to pass from one moon to the other, which leaves a short bridge of samples between them.
+#   on the moons (samples -> data is as small as for real points), but on a thin line without the
+#   data's spread, so they do not cover the data (data -> samples is four times that of real
+#   points), and its reconstructions are poor: one number cannot say how far off the curve a noisy
+#   point lies. One line of codes also has to get from one moon to the other: it cuts across the
+#   middle and leaves the inner tips of the moons empty.
 # - With a **2-D code** the second dimension encodes the noise across the curves: reconstructions
-#   are much better and the samples have the data's spread, but more of them fall off the moons.
+#   are three times better and the samples cover all of the data, but many of them land between and
+#   around the moons (samples -> data is three times that of real points). The encoder does not fill
+#   the whole prior with codes of real points, and codes from the gaps decode to points off the data.
 #
 # DeRPoF's local VAE faces the same choice with 32-dimensional codes of joint motion.
 
@@ -477,11 +488,11 @@ plt.show()
 # Try each one before you open its solution below (the solutions' code is collapsed in JupyterLab:
 # click the three dots to show it).
 #
-# 1. **Forget-gate bias.** [Jozefowicz et al. 2015](https://proceedings.mlr.press/v37/jozefowicz15.html)
-#    recommend starting the forget gate's bias at 1 instead of about 0. Which entries of
-#    `bias_ih` and `bias_hh` belong to the forget gate of an `nn.LSTMCell`? Set them, and compute
-#    the average forget gate on random inputs before and after, and what fraction of the memory
-#    survives 30 steps of that gate.
+# 1. **Forget-gate bias.** Jozefowicz, Zaremba & Sutskever, "An Empirical Exploration of Recurrent
+#    Network Architectures" (ICML 2015), recommend starting the forget gate's bias at 1 instead of
+#    about 0. Which entries of `bias_ih` and `bias_hh` belong to the forget gate of an
+#    `nn.LSTMCell`? Set them, and compute the average forget gate on random inputs before and after,
+#    and what fraction of the memory survives 30 steps of that gate.
 # 2. **Horizon length.** The forecaster was trained to forecast 15 steps. Ask it for 30 steps on new
 #    held-out series of 60 values. How does its error grow beyond the trained horizon, compared with
 #    the baseline?
@@ -489,9 +500,10 @@ plt.show()
 #    truth to a random half of the series at each step. Implement scheduled sampling (Bengio et al.
 #    2015): a ratio falling from 1 to 0 over the first 60 training steps, then free running, 120
 #    steps in all. Where does its held-out error land, against the two models of section 3?
-# 4. **KL weight and posterior collapse.** Train the 2-D VAE with `kl_weight` 0.02, 0.5 and 5. What
-#    happens to the KL per code dimension, the reconstruction error and the samples? When the KL of a
-#    dimension drops to 0, its code carries no information about `x` ("posterior collapse").
+# 4. **KL weight and posterior collapse.** Train the 2-D VAE with `kl_weight` 5 instead of 0.02.
+#    What happens to the KL of each code dimension, the reconstruction error and the spread of the
+#    samples? When the KL of a dimension drops to 0, that part of the code carries no information
+#    about `x` ("posterior collapse").
 # 5. **A bigger code.** Train a VAE with a 4-D code (kl_weight 0.02). How many of its four dimensions
 #    does it use (KL clearly above 0)?
 
@@ -519,9 +531,12 @@ with torch.no_grad():
     cell.bias_hh[forget] = 0.0
 after = average_forget_gate(cell)
 print(f"average forget gate: default init {before:.3f}, bias 1 {after:.3f} (sigmoid(1) = {1 / (1 + math.exp(-1)):.3f})")
-print(f"memory left after 30 steps of that gate: {before ** 30:.1e} against {after ** 30:.1e}")
-# With the default the memory halves at every step and is gone after a few steps before training
-# has even started; with bias 1 a good part of it survives, and gradients reach further back.
+print(f"share of the memory (and of its gradient) left after 30 steps at that average gate: default "
+      f"{before ** 30:.1e}, bias 1 {after ** 30:.1e}, about {round(after ** 30 / before ** 30, -2):,.0f} times more")
+# The memory path multiplies by f at every step. With the default, f is about 0.5 and anything older
+# than a few steps is gone before training has started, gradients included. With bias 1 the gradient
+# from 30 steps back is thousands of times larger, so training can find the long-range links and
+# push f towards 1 where remembering pays.
 
 # %% jupyter={"source_hidden": true}
 # Exercise 2: forecasting past the trained horizon.
@@ -560,24 +575,24 @@ def kl_per_dimension(vae):
     """The KL of q(z | x) to the prior, per code dimension, averaged over the held-out points."""
     with torch.no_grad():
         mean, log_var = vae.encode(held_points)
-        return (-0.5 * (1 + log_var - mean ** 2 - log_var.exp())).mean(dim=0)
+        return kl_closed_form(mean[:, :, None], log_var[:, :, None]).mean(dim=0).clamp(min=0)  # no -0.0
 
 
-print(f"{'kl_weight':<11}{'KL per code dimension (nats)':>30}{'reconstruction':>16}{'samples spread (std)':>22}")
-for kl_weight in (0.02, 0.5, 5.0):
-    if kl_weight == KL_WEIGHT:
-        vae = vaes[2]  # trained above
-    else:
-        torch.manual_seed(0)
-        vae = toy.PointVAE(latent_dim=2)
-        toy.fit(vae, lambda m: vae_loss(m, points, kl_weight)[0], steps=600, lr=0.01)
+torch.manual_seed(0)
+heavy_vae = toy.PointVAE(latent_dim=2)
+toy.fit(heavy_vae, lambda m: vae_loss(m, points, kl_weight=5.0)[0], steps=600, lr=0.01)
+print(f"{'2-D code':<17}{'KL per code dimension (nats)':>30}{'reconstruction':>16}{'spread of samples':>19}")
+for name, vae in [("kl_weight 0.02", vaes[2]), ("kl_weight 5", heavy_vae)]:
     reconstruction, _, _, samples = evaluate_vae(vae)
-    print(f"{kl_weight:<11}{str([round(v, 2) for v in kl_per_dimension(vae).tolist()]):>30}{reconstruction:16.3f}"
-          f"{samples.std(dim=0).norm().item():22.3f}")
-print(f"{'the data':<11}{'':>30}{'':>16}{held_points.std(dim=0).norm().item():22.3f}")
-# The larger the weight, the less information the codes carry. At 0.5 one dimension is switched off;
-# at 5 both are: q(z | x) equals the prior for every x, the decoder ignores z and outputs about the
-# mean of the data, so the samples shrink to a point. That is posterior collapse.
+    kl_text = str([round(v, 3) for v in kl_per_dimension(vae).tolist()])
+    print(f"{name:<17}{kl_text:>30}{reconstruction:16.3f}{samples.std(dim=0).norm().item():19.3f}")
+print(f"{'the data':<17}{'':>30}{'':>16}{held_points.std(dim=0).norm().item():19.3f}")
+# At kl_weight 5 the KL of both dimensions is about 0: q(z | x) equals the prior for every x, the
+# codes carry no information, the decoder ignores z and outputs about the mean of the data, so the
+# samples shrink to a point (spread near 0); its reconstruction error equals the spread of the data.
+# That is posterior collapse. Try 0.5: one dimension switches off first. It happens to the paper's
+# DeRPoF VAE on real poses too, for another reason: its encoder sees only the past, which the decoder
+# already has, so a code brings nothing and the KL drives it to 0 (posepred/additions.py, point 3).
 
 # %% jupyter={"source_hidden": true}
 # Exercise 5: a 4-D code. Unused dimensions cost KL and bring nothing, so the VAE switches them off:
