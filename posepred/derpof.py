@@ -36,12 +36,22 @@ class FeedbackDecoder(nn.Module):
 
     def forward(self, state: tuple[torch.Tensor, torch.Tensor], last: torch.Tensor, n_future: int,
                 embed: nn.Module | None = None) -> torch.Tensor:
+        masks = self.dropout_masks(n_future, state[0])
         outputs = []
-        for _ in range(n_future):
+        for mask in masks:
             state = self.cell(last if embed is None else embed(last), state)
-            last = self.head(self.dropout(state[0]))
+            last = self.head(state[0] if mask is None else state[0] * mask)
             outputs.append(last)
         return torch.stack(outputs, dim=1)
+
+    def dropout_masks(self, n_steps: int, like: torch.Tensor) -> list:
+        """Dropout on ``h`` at every step, its masks drawn in one random call for all steps (faster
+        than one call per step); ``None`` per step in eval mode."""
+        p = self.dropout.p
+        if not self.training or p == 0:
+            return [None] * n_steps
+        keep = torch.rand(n_steps, *like.shape, dtype=like.dtype, device=like.device) >= p
+        return list((keep.to(like.dtype) / (1 - p)).unbind(0))
 
 
 class GlobalLSTM(nn.Module):
