@@ -37,14 +37,14 @@ lab: setup
 # speed and memory figures of this machine -> results/bench.json -> the README's Performance section
 bench: setup
 	$(PY) benchmarks/bench.py --floor --profile --compile --save
-	$(PY) -m posepred.report
+	$(PY) -m posepred report
 
 cv: setup
-	$(PY) -m posepred cv --save-folds checkpoints/derpof
-	$(PY) -m posepred.report
+	$(PY) -m posepred cv --save-folds checkpoints/derpof --overwrite
+	$(PY) -m posepred report
 
 pretrain: setup
-	$(PY) -m posepred pretrain
+	$(PY) -m posepred pretrain --overwrite
 
 # re-sync every .py/.ipynb pair and re-execute the notebooks in place (300 s per cell at most;
 # no execution timestamps or widget state saved): see scripts/execute_notebooks.py

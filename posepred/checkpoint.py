@@ -35,6 +35,7 @@ from .config import Config
 from .errors import CheckpointError, ConfigError
 from .files import atomic_write_bytes, make_dir, read_regular_file
 from .forecasters import build_model
+from .paths import resolve_relative
 
 FILE, CONFIG = "checkpoint.pt", "config.json"
 FORMAT = 3
@@ -126,8 +127,9 @@ def check_weights(path: Path, model: torch.nn.Module, weights) -> None:
 
 
 def read(directory: str | Path) -> tuple[Path, dict]:
-    """The verified content of ``directory/checkpoint.pt`` (without building the model)."""
-    directory = Path(directory)
+    """The verified content of ``directory/checkpoint.pt`` (without building the model); a relative
+    ``directory`` missing here is looked up in the repository (notebooks run in ``notebooks/``)."""
+    directory = resolve_relative(directory)
     path = directory / FILE
     if not path.exists() and not path.is_symlink():
         if directory.is_dir() and any((directory / name).is_file() for name in LEGACY):
@@ -158,7 +160,7 @@ def load(directory: str | Path, device="cpu") -> Checkpoint:
     model = build_model(config)
     check_weights(path, model, content["model"])
     model.load_state_dict(content["model"])
-    _warn_if_edited(Path(directory) / CONFIG, config)
+    _warn_if_edited(path.parent / CONFIG, config)
     history = content.get("history")
     dtype = torch.float64 if config.double else torch.float32
     return Checkpoint(model.to(device, dtype).eval(), config, content.get("training"),

@@ -199,11 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_common(p, "checkpoints/pretrained")
     add_config_options(p, "pretrain")
 
-    p = command("report", "regenerate results/*.md, the README's result tables and the figure from results/*.json")
+    p = command("report", "regenerate results/*.md, the documents' tables and counts and the figure from their sources")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 when a generated file is stale")
     p.add_argument("--results", default=None, type=path_text, metavar="DIR",
                    help="results directory (default: results/)")
-    p.add_argument("--readme", default=None, type=path_text, metavar="FILE", help="README to fill (default: README.md)")
+    p.add_argument("--readme", default=None, type=path_text, metavar="FILE", action="append",
+                   help="document to fill, repeatable (default: README.md, benchmarks/README.md, docs/reliability.md)")
 
     p = command("convert", "convert a checkpoint of an earlier layout (checkpoint_g.pt, ...) to checkpoint.pt")
     p.add_argument("directory", type=path_text, metavar="DIR", help="the checkpoint directory to convert in place")

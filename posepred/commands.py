@@ -250,7 +250,7 @@ def run_report(args) -> int:
     from .report import report
 
     results = Path(args.results) if args.results else paths.results_dir()
-    return report(results, Path(args.readme) if args.readme else paths.readme(), check=args.check)
+    return report(results, [Path(p) for p in args.readme] if args.readme else paths.documents(), check=args.check)
 
 
 def run_convert(args) -> int:

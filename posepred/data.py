@@ -80,7 +80,8 @@ def _read_bytes(path: Path, cap: int | None = None, what: str = "input JSON") ->
     too_large = (f"larger than the {limit / (1 << 20):.0f} MB cap on {what}"
                  + (" (raise it with POSEPRED_MAX_JSON_MB)" if cap is None else ""))
     with _faults_named(path, {
-            (FileNotFoundError, NotADirectoryError): lambda exc: "file not found",
+            FileNotFoundError: lambda exc: "file not found",
+            NotADirectoryError: lambda exc: "file not found",
             PermissionError: lambda exc: "permission denied",
             MemoryError: lambda exc: "not enough memory to read it",
             OSError: lambda exc: f"unreadable ({exc.strerror or type(exc).__name__})"}):

@@ -1,7 +1,8 @@
 """DeRPoF as the paper tells it: a global LSTM for the hip centre, a local VAE for the joints.
 
-Parsaeifard, Saadatnejad, Liu, Salzmann and Alahi, "Learning Decoupled Representations for Human
-Pose Forecasting", ICCV 2021 workshops, https://arxiv.org/abs/2108.08349.
+Parsaeifard, Saadatnejad, Liu, Mordan and Alahi, "Learning Decoupled Representations for Human
+Pose Forecasting", ICCV 2021 workshops, pp. 2294-2303
+(https://infoscience.epfl.ch/handle/20.500.14299/183773; code: https://github.com/vita-epfl/decoupled-pose-prediction).
 
     observed positions (B, 16, 13, 3)
       -> velocities (B, 15, 13, 3) -> global (hip centre, B, 15, 3) + local (each joint minus it, B, 15, 39)

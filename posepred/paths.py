@@ -77,8 +77,12 @@ def results_dir() -> Path:
     return repo_path("results", what="results directory", hint="pass --results DIR")
 
 
-def readme() -> Path:
-    return repo_path("README.md", what="README")
+DOCUMENTS = ("README.md", "benchmarks/README.md", "docs/reliability.md")  # with blocks `posepred report` fills
+
+
+def documents() -> list[Path]:
+    """The repository's documents whose numbers ``posepred report`` generates."""
+    return [repo_path(*name.split("/"), what="README") for name in DOCUMENTS]
 
 
 def resolve_relative(directory: str | Path) -> Path:

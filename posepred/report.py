@@ -1,24 +1,22 @@
-"""Generated numbers: every results table and the figure come from ``results/*.json``.
+"""Generated numbers: every results table, figure and count in the documents comes from a file.
 
-    python -m posepred.report            # or: posepred report
-    python -m posepred.report --check    # exit 1 when README.md or results/*.md disagree with the JSON
+    posepred report            # regenerate
+    posepred report --check    # exit 1 when a document or results/*.md disagrees with its source
 
 It rewrites ``results/valid_cv.md`` (from ``valid_cv.json``), ``results/ablations.md`` (from
-``ablations.json``), the README's result blocks (the Performance section's from ``bench.json``,
-written by ``benchmarks/bench.py --save``) and ``results/vim_vs_horizon.png``. A README block
-is the text between ``<!-- results:NAME -->`` and ``<!-- /results -->``; NAME is one of
-:data:`BLOCKS`. A single number in prose is ``<!-- value:FILE:ID:METRIC -->48.66<!-- /value -->``
+``ablations.json``), ``results/vim_vs_horizon.png``, and the marked blocks of the documents
+(:data:`posepred.paths.DOCUMENTS`: the README, ``benchmarks/README.md`` whose figures come from ``bench.json``,
+written by ``benchmarks/bench.py --save``, and ``docs/reliability.md``). A block is the text
+between ``<!-- results:NAME -->`` and ``<!-- /results -->``; NAME is one of :data:`BLOCKS`. A single number in prose is ``<!-- value:FILE:ID:METRIC -->48.66<!-- /value -->``
 (for example ``value:valid_cv:derpof:vim_mean``, ``value:ablations:<experiment id>:vim_900``).
 The markers are parsed strictly before anything is rendered or written: block markers on lines of
 their own, blocks closed and not nested, value markers closed on their line; any other marker, or a
 comment that looks like one, is an error naming the README's line.
-``tests/test_report.py`` fails when the README or the markdown files disagree
-with the JSON files.
+``tests/test_report.py`` fails when a document or the markdown files disagree with their sources.
 """
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from pathlib import Path
@@ -146,11 +144,39 @@ def format_figure(metric: str, value: float) -> str:
     return f"{value:.2f}"
 
 
-BLOCKS = {  # README block name -> (results file, renderer)
+# Which part of the package each module is: the core (data -> windows -> model -> loss -> training
+# loop -> metric, and the evaluation protocol), the infrastructure around it, and pictures for lessons.
+CORE = ("skeleton", "data", "windows", "motion", "derpof", "additions", "forecasters", "trainer", "resume",
+        "metrics", "baselines", "evaluate", "cv", "config")
+INFRASTRUCTURE = ("checkpoint", "convert", "files", "paths", "runtime", "errors", "results", "report", "cli",
+                  "commands", "__init__", "__main__", "mocap", "bvh")
+READING_ORDER = ("skeleton", "data", "windows", "motion", "derpof", "trainer", "metrics")
+
+
+def module_lines(package: Path | None = None) -> dict[str, int]:
+    """Lines of each module of the package, ``{name: lines}``."""
+    package = package or Path(__file__).parent
+    return {p.stem: len(p.read_text(encoding="utf-8").splitlines()) for p in sorted(package.glob("*.py"))}
+
+
+def lines_text(rows=None, extra=None) -> str:
+    """The reading order with each file's length, and the package's lines by part."""
+    lines = module_lines()
+    parts = {"core": CORE, "infrastructure": INFRASTRUCTURE,
+             "lessons and pictures": tuple(m for m in lines if m not in CORE + INFRASTRUCTURE)}
+    order = " -> ".join(f"`{m}.py` ({lines[m]})" for m in READING_ORDER)
+    counts = "; ".join(f"{part} {sum(lines.get(m, 0) for m in names):,} lines ({len(names)} modules)"
+                       for part, names in parts.items())
+    return (f"{order}: {sum(lines[m] for m in READING_ORDER):,} lines.\n\n"
+            f"The whole package ({sum(lines.values()):,} lines): {counts}.")
+
+
+BLOCKS = {  # block name -> (results file or None, renderer)
     "valid_cv": ("valid_cv.json", lambda rows, extra: _table(rows, MAIN_IDS, VIM_COLUMNS, bold=("derpof",))),
     "valid_cv_drift": ("valid_cv.json", lambda rows, extra: _table(rows, DRIFT_IDS, DRIFT_COLUMNS)),
     "valid_cv_samples": ("valid_cv.json", samples_text),
     "bench": ("bench.json", bench_text),
+    "lines": (None, lines_text),
 }
 
 
@@ -169,6 +195,8 @@ def render_block(name: str, results: Path) -> str:
     if name not in BLOCKS:
         raise DataError(f"README: unknown results block '{name}'; known: {sorted(BLOCKS)}")
     filename, render = BLOCKS[name]
+    if filename is None:
+        return render()
     return rendered(results / filename, render, *load_results(results / filename))
 
 
@@ -253,17 +281,17 @@ def fill_readme(text: str, results: Path, source: str | Path = "README") -> str:
     return "".join(pieces) + text[done:]
 
 
-def generated_files(results: Path, readme: Path | None) -> dict[Path, str]:
+def generated_files(results: Path, documents: list[Path]) -> dict[Path, str]:
     """Every generated text file and its expected content (files whose JSON is absent are skipped)."""
     expected = {}
     for source, target, render in (("valid_cv.json", "valid_cv.md", cv_markdown),
                                    ("ablations.json", "ablations.md", ablations_markdown)):
         if (results / source).is_file():
             expected[results / target] = rendered(results / source, render, results / source)
-    if readme is not None:
-        if not readme.is_file():
-            raise DataError(f"{readme}: README not found (or not a file): pass --readme FILE")
-        expected[readme] = fill_readme(read_text(readme), results, readme)
+    for document in documents:
+        if not document.is_file():
+            raise DataError(f"{document}: document not found (or not a file): pass --readme FILE")
+        expected[document] = fill_readme(read_text(document), results, document)
     return expected
 
 
@@ -318,35 +346,18 @@ def vim_figure(cv_json: str | Path, out: str | Path) -> Path:
     return Path(out)
 
 
-def main(argv=None, results: str | Path | None = None, readme: str | Path | None = None) -> int:
-    from . import paths
-
-    parser = argparse.ArgumentParser(prog="posepred report", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 when a generated file disagrees with results/*.json")
-    parser.add_argument("--results", default=results, metavar="DIR", help="results directory (default: results/)")
-    parser.add_argument("--readme", default=readme, metavar="FILE", help="README to fill (default: README.md)")
-    args = parser.parse_args(argv)
-    try:
-        return report(Path(args.results) if args.results else paths.results_dir(),
-                      Path(args.readme) if args.readme else paths.readme(), check=args.check)
-    except PosepredError as exc:
-        print(f"posepred report: error: {exc}", file=sys.stderr)
-        return 2
-
-
-def report(results: Path, readme: Path | None, check: bool = False, figure: bool = True) -> int:
-    """Regenerate (or with ``check``, compare) the generated files; returns an exit code. Every file
-    is rendered (and so every results file checked) before any is written."""
-    expected = generated_files(results, readme)
+def report(results: Path, documents: Path | list[Path] | None, check: bool = False, figure: bool = True) -> int:
+    """Regenerate (or with ``check``, compare) the generated files and ``documents``; returns an exit
+    code. Every file is rendered (and so every results file checked) before any is written."""
+    documents = [documents] if isinstance(documents, Path) else list(documents or [])
+    expected = generated_files(results, documents)
     cv_json = results / "valid_cv.json"
     # the figure is rendered (its data checked) but not compared: PNG bytes vary with matplotlib's version
     figure_png = vim_figure_png(cv_json) if figure and cv_json.is_file() else None
     stale = [path for path, text in expected.items() if not is_current(path, text)]
     if check:
         for path in stale:
-            print(f"{path}: disagrees with {results}/*.json (run `python -m posepred.report`)", file=sys.stderr)
+            print(f"{path}: disagrees with {results}/*.json (run `posepred report`)", file=sys.stderr)
         print(f"{len(expected) - len(stale)} of {len(expected)} generated files agree with {results}/*.json")
         return 1 if stale else 0
     for path in stale:
@@ -357,6 +368,3 @@ def report(results: Path, readme: Path | None, check: bool = False, figure: bool
         print(f"wrote {results / 'vim_vs_horizon.png'}")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

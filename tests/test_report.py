@@ -17,17 +17,29 @@ needs_repo = pytest.mark.skipif(RESULTS is None or not (RESULTS / "valid_cv.json
 
 
 @needs_repo
-def test_readme_and_markdown_agree_with_the_json():
-    expected = generated_files(RESULTS, paths.REPO_ROOT / "README.md")
+def test_documents_and_markdown_agree_with_their_sources():
+    expected = generated_files(RESULTS, paths.documents())
     assert paths.REPO_ROOT / "README.md" in expected and RESULTS / "valid_cv.md" in expected
     stale = [str(path) for path, text in expected.items() if path.read_text(encoding="utf-8") != text]
-    assert not stale, f"regenerate with `python -m posepred.report`: {stale}"
+    assert not stale, f"regenerate with `posepred report`: {stale}"
 
 
 @needs_repo
-def test_readme_has_the_results_blocks():
-    names = [m.group("name") for m in MARKER.finditer((paths.REPO_ROOT / "README.md").read_text(encoding="utf-8"))]
-    assert "valid_cv" in names and set(names) <= set(BLOCKS)
+def test_the_documents_have_their_blocks():
+    def names(document):
+        return [m.group("name") for m in MARKER.finditer((paths.REPO_ROOT / document).read_text(encoding="utf-8"))]
+    assert {"valid_cv", "lines"} <= set(names("README.md")) and names("benchmarks/README.md") == ["bench"]
+    assert set(names("README.md")) <= set(BLOCKS)
+
+
+@needs_repo
+def test_infrastructure_is_no_larger_than_the_core_and_the_reading_order_is_short():
+    from posepred.report import CORE, INFRASTRUCTURE, READING_ORDER, module_lines
+
+    lines = module_lines()
+    assert not set(CORE) & set(INFRASTRUCTURE) and set(READING_ORDER) <= set(CORE)
+    assert sum(lines[m] for m in INFRASTRUCTURE if m in lines) <= sum(lines[m] for m in CORE)
+    assert sum(lines[m] for m in READING_ORDER) <= 1200
 
 
 @needs_repo
@@ -117,14 +129,16 @@ CORRUPTIONS = {  # results file -> a change that keeps it valid JSON but breaks 
 def test_a_malformed_results_file_is_one_error_naming_it_and_nothing_is_written(tmp_path, case, capsys):
     results = tmp_path / "results"
     shutil.copytree(RESULTS, results, ignore=shutil.ignore_patterns("*.npz", "*oof_predictions.json"))
-    readme = tmp_path / "README.md"
+    readme, bench = tmp_path / "README.md", tmp_path / "bench.md"
     shutil.copy(paths.REPO_ROOT / "README.md", readme)
+    shutil.copy(paths.REPO_ROOT / "benchmarks" / "README.md", bench)
     name, change = CORRUPTIONS[case]
     _corrupt(results, name, change)
-    before = {p: p.read_bytes() for p in [readme, *results.iterdir()]}
-    from posepred.report import main
-    assert main(["--check"], results=results, readme=readme) == 2
-    assert main([], results=results, readme=readme) == 2
+    before = {p: p.read_bytes() for p in [readme, bench, *results.iterdir()]}
+    from posepred.cli import main
+    documents = ["--results", str(results), "--readme", str(readme), "--readme", str(bench)]
+    assert main(["report", "--check", *documents]) == 2
+    assert main(["report", *documents]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(name in line and "Traceback" not in line for line in err), err
-    assert {p: p.read_bytes() for p in [readme, *results.iterdir()]} == before
+    assert {p: p.read_bytes() for p in [readme, bench, *results.iterdir()]} == before
