@@ -10,7 +10,7 @@ leave-one-sequence-out cross-validation as `posepred cv` once per fine-tuning se
 of fold. Experiments that change what pretraining learns pretrain their own model first (seed 0);
 the others start from the shipped `checkpoints/pretrained`. Rows go to results/ablations.json
 keyed by id, with the baselines computed here; results/ablations.md is rendered from it
-(`python -m posepred.report` does the same).
+(`posepred report` does the same).
 """
 
 from __future__ import annotations
@@ -35,11 +35,11 @@ from posepred.files import atomic_write_text
 from posepred.mocap import load_corpus_windows
 from posepred.report import ablations_markdown
 from posepred.results import ResultRow, save_results
-from posepred.train import Trainer
+from posepred.trainer import Trainer
 
-SEED, PRETRAIN, FINETUNE = RECIPES["seed"], RECIPES["pretrain"], RECIPES["finetune"]
+PAPER, PRETRAIN, FINETUNE = RECIPES["paper"], RECIPES["pretrain"], RECIPES["finetune"]
 # The recipe shipped before the conditional VAE, the skeleton step and the other person.
-PREVIOUS = dict(vae="seed", skeleton=False, social=False, free_bits=0.0)
+PREVIOUS = dict(vae="original", skeleton=False, social=False, free_bits=0.0)
 
 
 @dataclass
@@ -60,11 +60,11 @@ EXPERIMENTS = [
                PRETRAIN.replace(free_bits=2.0)),
     Experiment("without the prior-mean term in the loss (own pretraining)", FINETUNE.replace(prior_mean_loss=False),
                PRETRAIN.replace(prior_mean_loss=False)),
-    Experiment("previous recipe: the seed's VAE, no skeleton step, no other person (own pretraining)",
+    Experiment("previous recipe: the paper's VAE, no skeleton step, no other person (own pretraining)",
                FINETUNE.replace(**PREVIOUS), PRETRAIN.replace(**PREVIOUS)),
-    Experiment("seed Config, random init, 30 epochs", SEED.replace(n_epochs=30), seeds=1),
-    Experiment("seed Config + residual over damped velocity, random init, 30 epochs",
-               SEED.replace(n_epochs=30, residual_damping=0.8), seeds=1),
+    Experiment("paper Config, random init, 30 epochs", PAPER.replace(n_epochs=30), seeds=1),
+    Experiment("paper Config + residual over damped velocity, random init, 30 epochs",
+               PAPER.replace(n_epochs=30, residual_damping=0.8), seeds=1),
 ]
 SUMMARISED = ("vim_100", "vim_240", "vim_500", "vim_640", "vim_900", "vim_mean", "bone_drift_mean",
               "bone_drift_max", "samples_better_than_damped")
@@ -150,7 +150,7 @@ def main() -> None:
 NOTES = """Notes. Each row is the mean over its fine-tuning seeds (sd after +-); pretraining uses seed 0.
 Times are wall seconds on 2 CPU cores shared with other work and vary with load. best-of-20 is an
 oracle (the sample nearest the truth, per person): it measures how much the samples cover, not
-accuracy. The seed's VAE collapses: its encoder sees only the past, which the decoder already gets,
+accuracy. The paper's VAE collapses: its encoder sees only the past, which the decoder already gets,
 so z carries nothing the reconstruction needs and KL pulls it onto the prior (0 active dimensions).
 The conditional VAE's recognition network sees the future, and free bits leave each dimension's KL
 unpenalised up to 1 nat."""

@@ -7,7 +7,8 @@ It rewrites ``results/valid_cv.md`` (from ``valid_cv.json``), ``results/ablation
 ``ablations.json``), ``results/vim_vs_horizon.png``, and the marked blocks of the documents
 (:data:`posepred.paths.DOCUMENTS`: the README, ``benchmarks/README.md`` whose figures come from ``bench.json``,
 written by ``benchmarks/bench.py --save``, and ``docs/reliability.md``). A block is the text
-between ``<!-- results:NAME -->`` and ``<!-- /results -->``; NAME is one of :data:`BLOCKS`. A single number in prose is ``<!-- value:FILE:ID:METRIC -->48.66<!-- /value -->``
+between ``<!-- results:NAME -->`` and ``<!-- /results -->``; NAME is one of :data:`BLOCKS`. A single
+number in prose is ``<!-- value:FILE:ID:METRIC -->48.66<!-- /value -->``
 (for example ``value:valid_cv:derpof:vim_mean``, ``value:ablations:<experiment id>:vim_900``).
 The markers are parsed strictly before anything is rendered or written: block markers on lines of
 their own, blocks closed and not nested, value markers closed on their line; any other marker, or a

@@ -81,7 +81,8 @@ def test_result_files(cv_run, valid, tmp_path):
 def test_model_trained_on_all_valid_is_scored_out_of_fold(cv_run, valid):
     _, root = cv_run
     windows = np.zeros((4, 30, 13, 3)) + np.random.default_rng(0).normal(size=(4, 1, 13, 3))
-    full = Trainer(Config(n_epochs=1, train_split="valid", checkpoint_dir=str(root), dev="cpu"), windows, progress=False)
+    config = Config(n_epochs=1, train_split="valid", checkpoint_dir=str(root), dev="cpu")
+    full = Trainer(config, windows, progress=False)
     full.fit()
     scoring = scoring_for(root, full.config, valid)
     assert scoring.kind == "out_of_fold" and scoring.is_validation and "out of fold" in scoring.label

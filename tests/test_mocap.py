@@ -7,7 +7,6 @@ import torch
 
 from posepred.bvh import quaternion_to_rotmat, read_bvh
 from posepred.data import DataError, load_split
-from posepred.windows import mirror
 from posepred.mocap import (
     MAX_STEP_30HZ,
     expmap_to_rotmat,
@@ -19,6 +18,7 @@ from posepred.mocap import (
     split_at_jumps,
 )
 from posepred.skeleton import bone_lengths, mirror_permutation
+from posepred.windows import mirror
 
 LIMBS = [0, 1, 2, 3, 4, 10, 11, 12, 13]  # rigid bones: hips, legs, arms (the torso bends)
 

@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from posepred import checkpoint
-from posepred.additions import DeRPoFPlus
 from posepred.cli import main
 from posepred.config import Config
 from posepred.data import DataError, load_split
