@@ -47,11 +47,11 @@ def check_bvh(path: Path) -> tuple[int, float]:
     unique joints, finite offsets, ``CHANNELS n`` with n known channel names: 3 rotations, plus 3
     positions on the root only), ``Frames:`` equal to the number of motion rows, ``Frame Time`` finite
     and positive, every row with one finite, plausible number per channel. Returns (frames, frame time)."""
-    from .data import _read_bytes  # a regular, readable file within the input size cap
+    from .data import read_bytes  # a regular, readable file within the input size cap
 
     path = Path(path)
     try:
-        text = _read_bytes(path).decode("utf-8")
+        text = read_bytes(path).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not a BVH file (not UTF-8 text)") from exc
     split = re.search(r"^[ \t]*MOTION[ \t]*\r?$", text, re.M)

@@ -179,13 +179,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--recipe", choices=["paper", "finetune"], default="finetune",
                    help="'finetune' (default): from checkpoints/pretrained with the project's best settings; "
                         "'paper': the paper's Config from random weights (the option defaults below are finetune's)")
-    p.add_argument("--overwrite", action="store_true", help="replace the fold models of an earlier run in --save-folds")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace fold models of an earlier run in --save-folds, or results of other data in --results")
     p.add_argument("--init", default=None, type=path_text, metavar="CHECKPOINT_DIR",
                    help="fine-tune each fold from it (default: the recipe's, 'none' for random weights)")
     p.add_argument("--samples", type=_samples, default=20,
                    help=f"K samples per person for best-of-K and APD (default: 20, at most {MAX_SAMPLES})")
     p.add_argument("--results", default=None, type=path_text, metavar="DIR",
-                   help="where results go (default: results/)")
+                   help="where results go (default: results/ for SoMoF's valid split, results/NAME/ for other data)")
+    p.add_argument("--predictions", default=None, type=path_text, metavar="FILE",
+                   help="also write the out-of-fold predictions as SoMoF JSON [N][2][14][39]")
     p.add_argument("--save-folds", default=None, type=path_text, metavar="DIR",
                    help="also save fold models under DIR/folds/")
     p.add_argument("--folds", default=None, type=path_text, metavar="DIR",

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from . import checkpoint, paths
 from .config import RECIPES, Config
-from .data import available_splits, check_split_name, load_split
+from .data import Scenes, available_splits, check_split_name, load_split
 from .errors import DataError, OptionError
 from .evaluate import (
     held_out_sequences,
@@ -27,10 +27,10 @@ from .evaluate import (
     row,
     write_poses_json,
 )
-from .metrics import format_table
 from .paths import resolve_relative
 from .results import check_finite, label_of
 from .runtime import configure_threads, resolve_device
+from .tables import format_table
 from .trainer import Trainer
 from .windows import split_windows
 
@@ -209,8 +209,16 @@ def run_test(args) -> int:
 FOLDS_FIELDS = {"data_dir", "valid_split", "dev", "seed", "window_stride"}
 
 
+def scenes(config: Config):
+    """The scenes to cross-validate: ``--data FILE.npz`` (:meth:`~posepred.data.Scenes.load_npz`), else
+    the split ``--valid_split`` of the SoMoF folder ``--data``."""
+    if config.data_dir and config.data_dir.endswith(".npz"):
+        return Scenes.load_npz(config.data_dir)
+    return load_split(config.valid_split, config.data_dir)
+
+
 def run_cv(args) -> int:
-    from .cv import cross_validate, score_folds, write_cv_results
+    from .cv import cross_validate, default_results_dir, score_folds, write_cv_results
 
     config = config_from_args(args, RECIPES[args.recipe])
     if args.init is not None:
@@ -218,17 +226,18 @@ def run_cv(args) -> int:
     if args.samples < 0:
         raise OptionError(f"--samples {args.samples}: expected 0 (no sampling) or more")
     threads = configure_threads(getattr(args, "threads", None))
-    results = Path(args.results) if args.results else paths.results_dir()
+    split = scenes(config)
+    results = Path(args.results) if args.results else default_results_dir(split, paths.results_dir())
     writable_folder(results, "--results")  # before any training, not after it
+    if args.predictions:
+        writable_folder(Path(args.predictions).parent, "--predictions")
     on = device(config.dev)
     if args.folds:
         training = {f.name for f in dataclasses.fields(Config)} - FOLDS_FIELDS
         ignored = [f"--{name}" for name in vars(args) if name in training]
         ignored += ["--save-folds"] * bool(args.save_folds) + ["--init"] * (args.init is not None)
-        ignored += ["--overwrite"] * args.overwrite
         if ignored:
             raise OptionError(f"--folds scores saved fold models and trains nothing: drop {' '.join(ignored)}")
-        split = load_split(config.valid_split, config.data_dir)
         print(f"scoring the fold models in {args.folds}/<sequence>/ (no training); device {on}, "
               f"{threads} torch thread(s)")
         result = score_folds(split, load_folds(split, resolve_relative(args.folds), on), args.samples,
@@ -237,10 +246,12 @@ def run_cv(args) -> int:
         print(f"recipe '{args.recipe}', starting from "
               + (f"the weights in {config.init_checkpoint}" if config.init_checkpoint else "random weights")
               + f"; device {on}, {threads} torch thread(s)")
-        result = cross_validate(config, n_samples=args.samples, checkpoint_root=args.save_folds,
+        result = cross_validate(config, split, n_samples=args.samples, checkpoint_root=args.save_folds,
                                 overwrite=args.overwrite)
     command = shlex.join(["posepred", *getattr(args, "argv", ["cv"])])
-    written = write_cv_results(result, results, command=command)
+    written = write_cv_results(result, split, results, command=command, overwrite=args.overwrite)
+    if args.predictions:
+        written.append(write_poses_json(args.predictions, result.predictions))
     print(format_table({r.label: r.metrics for r in result.rows.values() if "vim_100" in r.metrics}))
     print(f"{result.seconds:.0f} s; wrote " + ", ".join(str(p) for p in written))
     return 0

@@ -3,20 +3,19 @@
 Every sample of the split then has an out-of-fold prediction from a model that never saw its
 sequence; the headline numbers are computed over those (:mod:`posepred.evaluate` scores them).
 
-``posepred cv`` writes, under ``results/``:
-
-- ``valid_cv.json``: rows keyed by id (``derpof``, ``derpof_best_of_{1,5,20}``, ``damped_velocity``,
-  ``damped_velocity_fitted``, ``constant_velocity``, ``zero_velocity``, ``ground_truth``,
-  ``derpof_published_test``) with VIM, ADE/FDE and bone drift; per held-out sequence rows; VIM per
-  future frame (the figure's data); APD of the samples; active latent dimensions per fold;
-- ``valid_cv.md``: the same as tables (generated from the JSON by :mod:`posepred.report`);
-- ``valid_oof_predictions.json``: ``(36, 2, 14, 39)`` in the order of ``3dpw_valid_out.json``;
-- ``valid_oof_samples.npz``: array ``samples`` ``(K, 36, 2, 14, 39)`` (float32, K = 20 by default).
+``posepred cv`` writes one result set, one file: ``results/valid_cv.json`` for SoMoF's valid split,
+``results/<name>/<name>_cv.json`` for any other data (:func:`default_results_dir`). It holds rows
+keyed by id (``derpof``, ``derpof_best_of_{1,5,20}``, ``damped_velocity``, ``damped_velocity_fitted``,
+``constant_velocity``, ``zero_velocity``, ``ground_truth``, and for SoMoF's valid split
+``derpof_published_test``) with VIM, ADE/FDE and bone drift; per held-out sequence rows; VIM per
+future frame (the figure's data); APD of the samples; active latent dimensions per fold; and the
+data it came from (a fingerprint of the poses). ``<name>_cv.md`` beside it is the same as tables,
+generated from the JSON. The out-of-fold predictions go to a file of their own only when asked
+(``--predictions FILE``); samples are drawn again, seeded, from the fold models.
 """
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -28,25 +27,22 @@ from tqdm.auto import tqdm
 from .baselines import DEFAULT_DAMPING, fit_damping_factor
 from .checkpoint import DirectoryLock, holds_a_run
 from .config import Config
-from .data import SomofSplit, load_split
-from .errors import CheckpointError, OptionError
+from .data import Scenes, load_split
+from .errors import CheckpointError, DataError, OptionError
 from .evaluate import (
-    ACTIVE_KL_NATS,
     BEST_OF,
     baseline_predictions,
     baseline_rows,
     diversity,
-    flat_poses,
     ground_truth_row,
     out_of_fold_predictions,
     predict_folds,
     row,
     sample_rows,
     vim_curves,
-    write_poses_json,
 )
-from .files import atomic_write_bytes
-from .results import PUBLISHED_TEST_ROW, ResultRow, label_of, rows_by_id, save_results
+from .metrics import ACTIVE_KL_NATS
+from .results import PUBLISHED_TEST_ROW, ResultRow, label_of, load_results, rows_by_id, save_results
 from .trainer import Trainer
 from .windows import split_windows
 
@@ -76,14 +72,14 @@ class CVResult:
                 "mean": float(np.mean(list(self.active_dims.values())))}
 
 
-def fold_config(config: Config, split: SomofSplit, held_out: str, checkpoint_root: Path | None) -> Config:
+def fold_config(config: Config, split: Scenes, held_out: str, checkpoint_root: Path | None) -> Config:
     directory = str(checkpoint_root / "folds" / held_out) if checkpoint_root else config.checkpoint_dir
     return config.replace(train_split=split.name, valid_split=split.name, train_sequences=None,
                           exclude_sequences=[held_out], valid_sequences=[held_out],
                           load_checkpoint=False, checkpoint_dir=directory)
 
 
-def cross_validate(config: Config, split: SomofSplit | None = None, n_samples: int = 20,
+def cross_validate(config: Config, split: Scenes | None = None, n_samples: int = 20,
                    checkpoint_root: str | Path | None = None, progress: bool = True,
                    callbacks=(), overwrite: bool = False) -> CVResult:
     """Leave-one-sequence-out training on ``split`` (default: the config's valid split).
@@ -121,7 +117,7 @@ def cross_validate(config: Config, split: SomofSplit | None = None, n_samples: i
                            start=start)
 
 
-def score_folds(split: SomofSplit, folds: Iterable[tuple[str, object, Config]], n_samples: int = 20, seed: int = 0,
+def score_folds(split: Scenes, folds: Iterable[tuple[str, object, Config]], n_samples: int = 20, seed: int = 0,
                 window_stride: int = 1, start: float | None = None) -> CVResult:
     """Every row of the cross-validation table from fold models: ``folds`` yields ``(held-out
     sequence, model, config)``, trained just now (:func:`cross_validate`) or loaded from disk
@@ -138,8 +134,9 @@ def score_folds(split: SomofSplit, folds: Iterable[tuple[str, object, Config]], 
     if folds.samples is not None:
         rows += sample_rows(folds.samples, split, BEST_OF)
     rows += baseline_rows(split, DEFAULT_DAMPING)
-    rows += [row("damped_velocity_fitted", damped, split), ground_truth_row(split),
-             ResultRow("derpof_published_test", label_of("derpof_published_test"), dict(PUBLISHED_TEST_ROW))]
+    rows += [row("damped_velocity_fitted", damped, split), ground_truth_row(split)]
+    if is_somof_valid(split):  # the published test number is context for SoMoF's valid split only
+        rows.append(ResultRow("derpof_published_test", label_of("derpof_published_test"), dict(PUBLISHED_TEST_ROW)))
     per_sequence = {}
     for sequence in split.sequence_names:
         mask = split.sample_mask(include=[sequence])
@@ -152,37 +149,38 @@ def score_folds(split: SomofSplit, folds: Iterable[tuple[str, object, Config]], 
                     time.perf_counter() - start)
 
 
-def write_samples_npz(path: str | Path, samples: np.ndarray) -> Path:
-    """Samples ``(K, N, 2, 14, 13, 3)`` as array ``samples`` ``(K, N, 2, 14, 39)`` float32 (the
-    model's own precision), compressed, written atomically."""
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, samples=flat_poses(samples).astype(np.float32))
-    atomic_write_bytes(path, buffer.getvalue())
-    return Path(path)
+SOMOF_VALID = "e395929f385a83f2ccbcdeb0f6b63b0e0c255e6b7a47095671fd9b5ab90c7883"  # Scenes.fingerprint() of valid
 
 
-def write_cv_results(result: CVResult, out_dir: str | Path = "results", split_name: str = "valid",
-                     command: str = "posepred cv") -> list[Path]:
-    """``{split}_oof_predictions.json``, ``{split}_oof_samples.npz`` (with samples), ``{split}_cv.json``
-    and ``{split}_cv.md`` (rendered from the JSON), each atomically. Without samples, the samples
-    file of an earlier run is removed (it would not match the new predictions), with a line saying so."""
+def is_somof_valid(split: Scenes) -> bool:
+    """Whether ``split`` is SoMoF's valid split itself (its name and its poses)."""
+    return split.name == "valid" and split.fingerprint() == SOMOF_VALID
+
+
+def default_results_dir(split: Scenes, root: Path) -> Path:
+    """``root`` for the SoMoF valid split, ``root/<name>`` for any other data: never each other's files."""
+    return root if is_somof_valid(split) else root / split.name
+
+
+def write_cv_results(result: CVResult, split: Scenes, out_dir: str | Path, command: str = "posepred cv",
+                     overwrite: bool = False) -> list[Path]:
+    """The result set ``{name}_cv.json`` (rows, per-sequence rows, VIM per frame, diversity, latent
+    dimensions, and the data it came from), written atomically in one file, then its view
+    ``{name}_cv.md``. Results of other data in the same file are replaced only with ``overwrite``."""
     from .report import write_cv_markdown
 
-    out_dir = Path(out_dir)
-    samples_path = out_dir / f"{split_name}_oof_samples.npz"
-    if result.samples is None and (samples_path.is_file() or samples_path.is_symlink()):
+    path = Path(out_dir) / f"{split.name}_cv.json"
+    data = {"name": split.name, "fingerprint": split.fingerprint(), "samples": len(split),
+            "sequences": split.sequence_names}
+    if path.exists() and not overwrite:
         try:
-            samples_path.unlink()
-        except OSError as exc:
-            raise OptionError(f"{samples_path}: cannot remove the stale samples of an earlier run "
-                              f"({exc.strerror or exc})") from exc
-        tqdm.write(f"removed {samples_path}: the samples of an earlier run (this run drew none)")
-    paths = [write_poses_json(out_dir / f"{split_name}_oof_predictions.json", result.predictions)]
-    if result.samples is not None:
-        paths.append(write_samples_npz(samples_path, result.samples))
-    paths.append(save_results(out_dir / f"{split_name}_cv.json", result.rows.values(), split=split_name,
-                              command=command, seconds=round(result.seconds, 1),
-                              per_sequence=[r.to_dict() for r in result.per_sequence.values()],
-                              vim_per_frame=result.curves, diversity=result.diversity, latent=result.latent()))
-    paths.append(write_cv_markdown(paths[-1], out_dir / f"{split_name}_cv.md"))
-    return paths
+            earlier = load_results(path)[1].get("data", {})
+        except DataError:
+            earlier = {}
+        if earlier.get("fingerprint") != data["fingerprint"]:
+            raise OptionError(f"{path}: holds results of other data ({earlier.get('name', 'unknown')}); write "
+                              "these elsewhere with --results DIR, or replace them with --overwrite")
+    save_results(path, result.rows.values(), split=split.name, data=data, command=command,
+                 seconds=round(result.seconds, 1), per_sequence=[r.to_dict() for r in result.per_sequence.values()],
+                 vim_per_frame=result.curves, diversity=result.diversity, latent=result.latent())
+    return [path, write_cv_markdown(path, path.with_suffix(".md"))]

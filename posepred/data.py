@@ -10,11 +10,13 @@ Every fault in a file raises :class:`DataError` naming the file and what is wron
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import math
 import os
 import re
-import stat
+import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError
+from .files import read_regular_file
 from .paths import default_data_dir  # noqa: F401  (the data directory is paths' business)
 from .skeleton import N_COORDS, N_JOINTS
 
@@ -71,40 +74,16 @@ def _faults_named(path: Path, messages: dict):
         raise DataError(f"{path}: {text}") from exc
 
 
-def _read_bytes(path: Path, cap: int | None = None, what: str = "input JSON") -> bytes:
-    """A data file's bytes: a regular file (a FIFO, device, socket or directory is refused unopened,
-    so nothing blocks), readable, within ``cap`` bytes (default :func:`max_json_bytes`; ``what``
-    names the files the cap is for). Reads the file's size plus one byte, never the cap."""
-    path = Path(path)
+def read_bytes(path: Path, cap: int | None = None, what: str = "input JSON") -> bytes:
+    """A data file's bytes (:func:`posepred.files.read_regular_file`, symlinks to regular files
+    allowed): within ``cap`` bytes, default :func:`max_json_bytes`; ``what`` names the files the cap is for."""
     limit = max_json_bytes() if cap is None else cap
     too_large = (f"larger than the {limit / (1 << 20):.0f} MB cap on {what}"
                  + (" (raise it with POSEPRED_MAX_JSON_MB)" if cap is None else ""))
-    with _faults_named(path, {
-            FileNotFoundError: lambda exc: "file not found",
-            NotADirectoryError: lambda exc: "file not found",
-            PermissionError: lambda exc: "permission denied",
-            MemoryError: lambda exc: "not enough memory to read it",
-            OSError: lambda exc: f"unreadable ({exc.strerror or type(exc).__name__})"}):
-        _check_regular(path, os.stat(path), limit, too_large)
-        # O_NONBLOCK: should a FIFO have replaced the file since the stat, opening it does not wait
-        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
-            size = _check_regular(path, os.fstat(handle.fileno()), limit, too_large)
-            data = handle.read(size + 1)
-    if len(data) > size:
-        raise DataError(f"{path}: changed while being read (it grew beyond its {size} bytes)")
-    return data
+    return read_regular_file(path, limit, DataError, follow_symlinks=True, too_large=too_large)
 
 
-def _check_regular(path: Path, info: os.stat_result, cap: int, too_large: str) -> int:
-    """The size of a regular file of at most ``cap`` bytes; a DataError naming ``path`` otherwise."""
-    if not stat.S_ISREG(info.st_mode):
-        raise DataError(f"{path}: not a regular file")
-    if info.st_size > cap:
-        raise DataError(f"{path}: {info.st_size / (1 << 20):.0f} MB, {too_large}")
-    return info.st_size
-
-
-def _parse_json(path: Path, data: bytes):
+def parse_json(path: Path, data: bytes):
     """Strict JSON (NaN and Infinity are not JSON) with one-line DataErrors naming ``path``."""
     with _faults_named(path, {
             UnicodeDecodeError: lambda exc: "not UTF-8 text (binary or corrupted file)",
@@ -115,8 +94,8 @@ def _parse_json(path: Path, data: bytes):
         return json.loads(data.decode("utf-8"))
 
 
-def _read_json(path: Path):
-    return _parse_json(path, _read_bytes(path))
+def read_json(path: Path):
+    return parse_json(path, read_bytes(path))
 
 
 def _read_poses(path: Path, n_frames: int) -> np.ndarray:
@@ -126,7 +105,7 @@ def _read_poses(path: Path, n_frames: int) -> np.ndarray:
     ``"1.5"``, ``true``, ``null`` or ``NaN`` is an error, not a coordinate); every coordinate
     must be finite and within :data:`MAX_COORDINATE` metres.
     """
-    data = _read_bytes(path)
+    data = read_bytes(path)
     expected = f"[N][2][{n_frames}][{N_COORDS}]"
     if data.translate(None, _NUMERIC_BYTES):  # fast: anything but digits and brackets left? then look closer
         stray = next((m for m in _STRAY.finditer(data) if m.group(1) is not None), None)
@@ -135,7 +114,7 @@ def _read_poses(path: Path, n_frames: int) -> np.ndarray:
             token = re.match(rb'"[^"]{0,20}"?|[A-Za-z_]{1,12}|.', data[stray.start():], re.S).group()
             raise DataError(f"{path}: non-numeric entry {token.decode('utf-8', 'replace')!r} at line {line} (not a "
                             f"JSON number); expected {expected} numbers")
-    raw = _parse_json(path, data)
+    raw = parse_json(path, data)
     if not isinstance(raw, list) or not raw:
         raise DataError(f"{path}: expected a non-empty list shaped {expected}, got {type(raw).__name__}"
                         + (" (empty)" if isinstance(raw, list) else ""))
@@ -147,21 +126,33 @@ def _read_poses(path: Path, n_frames: int) -> np.ndarray:
         raise DataError(f"{path}: not enough memory for its poses") from exc
     if array.ndim != 4 or array.shape[1:] != (2, n_frames, N_COORDS):
         raise DataError(f"{path}: wrong shape {list(array.shape)}, expected {expected}")
+    return _checked_poses(path, array.reshape(len(array), 2, n_frames, N_JOINTS, 3), n_frames)
+
+
+def _checked_poses(source, poses, n_frames: int) -> np.ndarray:
+    """``poses`` as float64 ``(N, 2, n_frames, 13, 3)``: finite and within :data:`MAX_COORDINATE`
+    metres; a DataError naming ``source`` otherwise."""
+    try:
+        array = np.asarray(poses, dtype=np.float64)
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{source}: not an array of numbers") from exc
+    if array.ndim != 5 or array.shape[1:] != (2, n_frames, N_JOINTS, 3) or not len(array):
+        raise DataError(f"{source}: shaped {list(array.shape)}, expected [N, 2, {n_frames}, {N_JOINTS}, 3]")
     bad = ~np.isfinite(array)
     if bad.any():
         sample = int(np.argwhere(bad)[0][0])
-        raise DataError(f"{path}: {int(bad.sum())} non-finite values (NaN or Inf), first in sample {sample}")
+        raise DataError(f"{source}: {int(bad.sum())} non-finite values (NaN or Inf), first in sample {sample}")
     far = np.abs(array) > MAX_COORDINATE
     if far.any():
         sample = int(np.argwhere(far)[0][0])
-        raise DataError(f"{path}: implausible coordinates ({int(far.sum())} beyond {MAX_COORDINATE:g} m, largest "
+        raise DataError(f"{source}: implausible coordinates ({int(far.sum())} beyond {MAX_COORDINATE:g} m, largest "
                         f"{np.abs(array).max():.3g} m), first in sample {sample}")
-    return array.reshape(len(array), 2, n_frames, N_JOINTS, 3)
+    return array
 
 
 def _read_frame_paths(path: Path) -> tuple[list[str], np.ndarray]:
     """Read ``[N][16]`` frame paths; returns each sample's sequence and image numbers ``(N, 16)``."""
-    raw = _read_json(path)
+    raw = read_json(path)
     if not isinstance(raw, list) or not raw:
         raise DataError(f"{path}: expected a non-empty list shaped [N][{N_OBSERVED}] of image paths")
     sequences, numbers = [], []
@@ -191,8 +182,10 @@ def _read_frame_paths(path: Path) -> tuple[list[str], np.ndarray]:
 
 
 @dataclass
-class SomofSplit:
-    """One split of the benchmark. ``future`` is None when the ground truth is hidden (test)."""
+class Scenes:
+    """Scenes of two people: a SoMoF split (:func:`load_split`), or your own data
+    (:meth:`from_arrays`, :meth:`load_npz`). ``future`` is None when the ground truth is hidden (test).
+    ``frame_numbers`` say which samples continue each other (:func:`stitch_tracks`)."""
 
     name: str
     observed: np.ndarray  # (N, 2, 16, 13, 3) float64
@@ -202,6 +195,55 @@ class SomofSplit:
 
     def __len__(self) -> int:
         return len(self.observed)
+
+    def fingerprint(self) -> str:
+        """sha256 of the poses and sequence names: which data a result came from."""
+        digest = hashlib.sha256()
+        for array in (self.observed, self.future if self.future is not None else np.zeros(0)):
+            digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
+        digest.update("\n".join(self.sequences).encode())
+        return digest.hexdigest()
+
+    @classmethod
+    def from_arrays(cls, name: str, observed, future, sequences, frame_numbers=None) -> Scenes:
+        """Your own data: ``observed (N, 2, 16, 13, 3)`` and ``future (N, 2, 14, 13, 3)`` (or None) in
+        metres, y up, the SoMoF joint order; ``sequences`` names each sample's sequence (cross-validation
+        holds out one sequence at a time). Without ``frame_numbers (N, 16)`` every sample is its own
+        track. Checked like the SoMoF files: shapes, finite, plausible, names."""
+        check_split_name(name)
+        observed = _checked_poses(f"{name}: observed", observed, N_OBSERVED)
+        future = None if future is None else _checked_poses(f"{name}: future", future, N_FUTURE)
+        sequences = [str(s) for s in sequences]
+        if len(sequences) != len(observed) or (future is not None and len(future) != len(observed)):
+            raise DataError(f"{name}: {len(observed)} observed, {None if future is None else len(future)} future "
+                            f"and {len(sequences)} sequence names: expected one of each per sample")
+        for sequence in set(sequences):
+            check_split_name(sequence)  # a sequence name becomes a folder name (cv --save-folds)
+        if frame_numbers is None:  # each sample a track of its own: far apart in a sequence of its own
+            frame_numbers = (np.arange(len(observed))[:, None] * 10 * WINDOW + np.arange(N_OBSERVED)) * 2
+        return cls(name, observed, future, sequences, np.asarray(frame_numbers, dtype=np.int64))
+
+    @classmethod
+    def load_npz(cls, path: str | os.PathLike) -> Scenes:
+        """:meth:`from_arrays` from an ``.npz`` holding ``observed``, ``sequences`` and optionally
+        ``future`` and ``frame_numbers``; the scenes are named after the file."""
+        path = Path(path)
+        data = read_bytes(path)
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+                arrays = {k: npz[k] for k in ("observed", "future", "sequences", "frame_numbers") if k in npz}
+        except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+            raise DataError(f"{path}: not a readable .npz of arrays ({type(exc).__name__})") from None
+        missing = [k for k in ("observed", "sequences") if k not in arrays]
+        if missing:
+            raise DataError(f"{path}: missing arrays {missing} (needs observed, sequences; optionally future, "
+                            "frame_numbers)")
+        name = re.sub(r"[^A-Za-z0-9_.\-]", "_", path.stem)[:64] or "scenes"
+        try:
+            return cls.from_arrays(name, arrays["observed"], arrays.get("future"), arrays["sequences"].tolist(),
+                                   arrays.get("frame_numbers"))
+        except DataError as exc:
+            raise DataError(f"{path}: {exc}") from None
 
     @property
     def sequence_names(self) -> list[str]:
@@ -218,9 +260,9 @@ class SomofSplit:
         keep = np.array([include is None or s in include for s in self.sequences])
         return keep & np.array([s not in (exclude or ()) for s in self.sequences])
 
-    def subset(self, mask: np.ndarray) -> SomofSplit:
+    def subset(self, mask: np.ndarray) -> Scenes:
         """The samples where ``mask`` is true, order kept."""
-        return SomofSplit(self.name, self.observed[mask],
+        return Scenes(self.name, self.observed[mask],
                           None if self.future is None else self.future[mask],
                           [s for s, m in zip(self.sequences, mask) if m], self.frame_numbers[mask])
 
@@ -238,7 +280,7 @@ def check_split_name(split) -> str:
     return split
 
 
-def load_split(split: str, data_dir: str | os.PathLike | None = None) -> SomofSplit:
+def load_split(split: str, data_dir: str | os.PathLike | None = None) -> Scenes:
     """Load ``3dpw_{split}_in.json``, ``_out.json`` (if present) and ``_frames_in.json``."""
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     if not _exists(root, "data directory") or not root.is_dir():
@@ -258,7 +300,7 @@ def load_split(split: str, data_dir: str | os.PathLike | None = None) -> SomofSp
         raise DataError(f"{out_path}: {len(future)} samples but {split}_in has {len(observed)}")
     if len(sequences) != len(observed):
         raise DataError(f"{frames_path}: {len(sequences)} samples but {split}_in has {len(observed)}")
-    return SomofSplit(split, observed, future, sequences, numbers)
+    return Scenes(split, observed, future, sequences, numbers)
 
 
 def _exists(path: Path, what: str = "file") -> bool:
@@ -283,7 +325,7 @@ class Track:
     positions: np.ndarray
 
 
-def stitch_tracks(split: SomofSplit, max_step: float = MAX_BOUNDARY_STEP) -> list[Track]:
+def stitch_tracks(split: Scenes, max_step: float = MAX_BOUNDARY_STEP) -> list[Track]:
     """Join consecutive samples of each sequence into one track per person.
 
     Sample k+1 continues sample k when its first image follows the last future image at the same

@@ -13,8 +13,6 @@ samples ``(K, N, 2, 14, 13, 3)``.
   result is labelled as seen in training. :func:`predict_checkpoint` applies it.
 - :func:`predict_folds` / :func:`out_of_fold` predict every sample with the fold model that did not
   see its sequence (deterministic z and, seeded, K samples), for ``posepred cv`` and the notebooks alike.
-- :func:`save_results`, :func:`load_results`, :func:`load_samples` and the row ids and labels live in
-  :mod:`posepred.results` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -30,24 +28,13 @@ import torch
 from . import checkpoint
 from .baselines import DEFAULT_DAMPING, PREDICTORS, damped_velocity
 from .config import Config
-from .data import N_FUTURE, SomofSplit
+from .data import N_FUTURE, Scenes
 from .errors import CheckpointError, DataError
 from .files import atomic_write_text
 from .forecasters import family
 from .metrics import ACTIVE_KL_NATS, apd, bone_drift, samples_better_than, summary, vim_per_frame
 from .paths import resolve_relative
-from .results import (  # noqa: F401 - LABELS, PUBLISHED_TEST_ROW, rows_by_id, save/load_* re-exported: old home
-    LABELS,
-    PUBLISHED_TEST_ROW,
-    ResultRow,
-    best_of_id,
-    check_finite,
-    label_of,
-    load_results,
-    load_samples,
-    rows_by_id,
-    save_results,
-)
+from .results import ResultRow, best_of_id, check_finite, label_of
 from .skeleton import N_COORDS, N_JOINTS
 from .windows import scene_batch
 
@@ -64,7 +51,7 @@ def score(predictions, future, last_observed=None, source: str = "predictions") 
     return check_finite(metrics, source)
 
 
-def row(row_id: str, predictions, split: SomofSplit, label: str | None = None) -> ResultRow:
+def row(row_id: str, predictions, split: Scenes, label: str | None = None) -> ResultRow:
     """Score ``predictions`` against ``split``'s ground truth (with bone drift) as one row."""
     if split.future is None:
         raise DataError(f"split '{split.name}' has no ground truth to score against")
@@ -111,7 +98,7 @@ def best_of_k(samples: np.ndarray, future: np.ndarray) -> np.ndarray:
     return np.take_along_axis(samples, best[None, :, :, None, None, None], axis=0)[0]
 
 
-def sample_rows(samples: np.ndarray, split: SomofSplit, ks: Iterable[int] = BEST_OF) -> list[ResultRow]:
+def sample_rows(samples: np.ndarray, split: Scenes, ks: Iterable[int] = BEST_OF) -> list[ResultRow]:
     """Best-of-k rows (oracle) for each k <= K in ``ks`` (and K itself), from the first k samples."""
     n = len(samples)
     ks = sorted({k for k in ks if k <= n} | {n})
@@ -134,13 +121,13 @@ def baseline_predictions(name: str, observed, damping: float = DEFAULT_DAMPING) 
     return PREDICTORS[key](observed).numpy()
 
 
-def baseline_rows(split: SomofSplit, damping: float = DEFAULT_DAMPING) -> list[ResultRow]:
+def baseline_rows(split: Scenes, damping: float = DEFAULT_DAMPING) -> list[ResultRow]:
     """The three baselines scored on a split with ground truth (damped velocity with ``damping``)."""
     return [row(name, baseline_predictions(name, split.observed, damping), split,
                 label=f"damped velocity {damping:g}" if name == "damped_velocity" else None) for name in BASELINES]
 
 
-def ground_truth_row(split: SomofSplit) -> ResultRow:
+def ground_truth_row(split: Scenes) -> ResultRow:
     """Bone drift of the true future poses: what a perfect predictor scores on plausibility."""
     return ResultRow("ground_truth", label_of("ground_truth"), bone_drift(split.future, split.observed[:, :, -1]))
 
@@ -168,7 +155,7 @@ def write_poses_json(path: str | Path, poses: np.ndarray, n_scenes: int | None =
 
 
 # -- what may be called validation ------------------------------------------------------------
-def seen_sequences(config: Config, split: SomofSplit) -> set[str]:
+def seen_sequences(config: Config, split: Scenes) -> set[str]:
     """Sequences of ``split`` that a model trained with ``config`` has seen in training."""
     if config.train_split != split.name:
         return set()
@@ -176,7 +163,7 @@ def seen_sequences(config: Config, split: SomofSplit) -> set[str]:
     return (trained - set(config.exclude_sequences)) & set(split.sequence_names)
 
 
-def held_out_sequences(config: Config, split: SomofSplit) -> list[str] | None:
+def held_out_sequences(config: Config, split: Scenes) -> list[str] | None:
     """The sequences of ``split`` that may validate a model trained with ``config``: the config's
     ``valid_sequences`` if set, else every sequence it did not train on; None means all of them,
     [] none (every sequence was trained on)."""
@@ -211,7 +198,7 @@ class Scoring:
         return f"model {self.directory} (never trained on {self.split})"
 
 
-def scoring_for(directory: str | Path, config: Config, split: SomofSplit) -> Scoring:
+def scoring_for(directory: str | Path, config: Config, split: Scenes) -> Scoring:
     """THE rule for honest scores of the checkpoint in ``directory``, trained with ``config``."""
     seen = tuple(sorted(seen_sequences(config, split)))
     if not seen:
@@ -243,7 +230,7 @@ def active_latent_dims(model, observed, future, threshold: float = ACTIVE_KL_NAT
     return int((model.kl_per_dimension(batch.observed, batch.future) > threshold).sum())
 
 
-def predict_folds(split: SomofSplit, folds: Iterable[tuple[str, object, Config]], n_samples: int = 0,
+def predict_folds(split: Scenes, folds: Iterable[tuple[str, object, Config]], n_samples: int = 0,
                   seed: int = 0) -> FoldPredictions:
     """Predict each sequence of ``split`` with its fold model: ``folds`` yields ``(held-out
     sequence, model, config)``. Samples are drawn after seeding torch with ``seed`` per fold, so
@@ -270,7 +257,7 @@ def predict_folds(split: SomofSplit, folds: Iterable[tuple[str, object, Config]]
     return FoldPredictions(predictions, samples, loss, active)
 
 
-def load_folds(split: SomofSplit, folds_dir: str | Path, device="cpu") -> Iterator[tuple[str, object, Config]]:
+def load_folds(split: Scenes, folds_dir: str | Path, device="cpu") -> Iterator[tuple[str, object, Config]]:
     """For each sequence of ``split``: the model in ``folds_dir/<sequence>/``, checked not to have
     been trained on that sequence."""
     for sequence in split.sequence_names:
@@ -281,13 +268,13 @@ def load_folds(split: SomofSplit, folds_dir: str | Path, device="cpu") -> Iterat
         yield sequence, model, config
 
 
-def out_of_fold(split: SomofSplit, folds_dir: str | Path, device="cpu", n_samples: int = 0,
+def out_of_fold(split: Scenes, folds_dir: str | Path, device="cpu", n_samples: int = 0,
                 seed: int = 0) -> FoldPredictions:
     """Every sample predicted by ``folds_dir/<its sequence>/``, the fold model that did not see it."""
     return predict_folds(split, load_folds(split, resolve_relative(folds_dir), device), n_samples, seed)
 
 
-def out_of_fold_predictions(split: SomofSplit, folds_dir: str | Path, device="cpu") -> np.ndarray:
+def out_of_fold_predictions(split: Scenes, folds_dir: str | Path, device="cpu") -> np.ndarray:
     return out_of_fold(split, folds_dir, device).predictions
 
 
@@ -298,7 +285,7 @@ class CheckpointScore:
     loss: float | None
 
 
-def predict_checkpoint(directory: str | Path, split: SomofSplit, device="cpu") -> CheckpointScore:
+def predict_checkpoint(directory: str | Path, split: Scenes, device="cpu") -> CheckpointScore:
     """Predict ``split`` as honestly as :func:`scoring_for` allows, with the loss (deterministic
     prediction) when the split has ground truth."""
     directory = resolve_relative(directory)

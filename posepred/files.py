@@ -94,25 +94,39 @@ def atomic_write_text(path: str | Path, text: str, error=OptionError) -> None:
     atomic_write_bytes(path, text.encode("utf-8"), error)
 
 
-def read_regular_file(path: str | Path, cap: int, error=OptionError) -> bytes:
-    """The bytes of ``path``: a regular file (not a symlink, FIFO or device) of at most ``cap`` bytes."""
+def read_regular_file(path: str | Path, cap: int, error=OptionError, follow_symlinks: bool = False,
+                      too_large: str | None = None) -> bytes:
+    """The bytes of ``path``, a regular file of at most ``cap`` bytes: a FIFO, device, socket or
+    directory is refused before a byte is read (opened without blocking), and so is a symbolic link
+    unless ``follow_symlinks``. Reads the file's own size plus one byte, never the cap. Faults are
+    ``error`` naming ``path``; ``too_large`` replaces the size message's end."""
     path = Path(path)
+    flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow_symlinks else os.O_NOFOLLOW)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except FileNotFoundError:
+        fd = os.open(path, flags)
+    except (FileNotFoundError, NotADirectoryError):
         raise error(f"{path}: file not found") from None
+    except PermissionError:
+        raise error(f"{path}: permission denied") from None
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
+        if exc.errno == errno.ELOOP and not follow_symlinks:
             raise error(f"{path}: is a symbolic link; refusing to read it (give the file itself)") from None
-        raise error(f"{path}: unreadable ({exc.strerror or exc})") from None
-    with os.fdopen(fd, "rb") as handle:
+        raise error(f"{path}: unreadable ({exc.strerror or type(exc).__name__})") from None
+    try:
         info = os.fstat(fd)
         kind = _kind(info.st_mode)
         if kind:
-            raise error(f"{path}: is {kind}, not a regular file")
-        if info.st_size > cap:
-            raise error(f"{path}: {info.st_size / (1 << 20):.1f} MB, larger than the {cap / (1 << 20):.0f} MB cap")
-        data = handle.read(info.st_size + 1)
-    if len(data) > cap:
-        raise error(f"{path}: larger than the {cap / (1 << 20):.0f} MB cap")
+            os.close(fd)
+            raise error(f"{path}: not a regular file ({kind})")
+        with os.fdopen(fd, "rb") as handle:
+            if info.st_size > cap:
+                raise error(f"{path}: {info.st_size / (1 << 20):.0f} MB, "
+                            + (too_large or f"larger than the {cap / (1 << 20):.0f} MB cap"))
+            data = handle.read(info.st_size + 1)
+    except MemoryError:
+        raise error(f"{path}: not enough memory to read it") from None
+    except OSError as exc:
+        raise error(f"{path}: unreadable ({exc.strerror or type(exc).__name__})") from None
+    if len(data) > info.st_size:
+        raise error(f"{path}: changed while being read (it grew beyond its {info.st_size} bytes)")
     return data

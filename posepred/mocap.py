@@ -29,7 +29,7 @@ from .bvh import (  # noqa: F401 - BVH_TO_SOMOF, check_bvh, quaternion_to_rotmat
     quaternion_to_rotmat,
     read_bvh,
 )
-from .data import WINDOW, DataError, _read_bytes
+from .data import WINDOW, DataError, read_bytes
 from .files import atomic_write_bytes
 from .paths import default_corpus_path
 from .skeleton import BONES, HIP_JOINTS, JOINT_NAMES, bone_lengths
@@ -106,18 +106,18 @@ def check_cmu_skeleton(skeleton, source: str = "cmu_skeleton.json") -> dict:
 
 def read_cmu_skeleton(path: Path) -> dict:
     """``cmu_skeleton.json``, validated."""
-    from .data import _read_json
+    from .data import read_json
 
-    return check_cmu_skeleton(_read_json(Path(path)), str(path))
+    return check_cmu_skeleton(read_json(Path(path)), str(path))
 
 
 def read_cmu_txt(path: Path, skeleton: dict) -> np.ndarray:
     """One CMU benchmark file -> SoMoF joints ``(T, 13, 3)`` in metres at 120 Hz. The file is read
-    through :func:`posepred.data._read_bytes` (a regular file within the input size cap)."""
+    through :func:`posepred.data.read_bytes` (a regular file within the input size cap)."""
     check_cmu_skeleton(skeleton)
     columns = 3 + 3 * CMU_JOINTS
     path = Path(path)
-    data = _read_bytes(path, what="input files")
+    data = read_bytes(path, what="input files")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # an empty file is reported below

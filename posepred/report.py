@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import N_FUTURE, _read_bytes
+from .data import N_FUTURE, read_bytes
 from .errors import DataError, PosepredError
 from .files import atomic_write_bytes, atomic_write_text
-from .metrics import COLUMNS, DRIFT_COLUMNS, VIM_COLUMNS, format_table, format_value
 from .results import MAX_RESULTS_MB, ResultRow, load_results
+from .tables import COLUMNS, DRIFT_COLUMNS, VIM_COLUMNS, format_table, format_value
 
 # A well-formed block (to list a README's blocks; fill_readme goes by parse_markers, which checks them all)
 MARKER = re.compile(r"(<!-- results:(?P<name>[\w.-]+) -->\n)(?P<body>.*?)(<!-- /results -->)", re.S)
@@ -149,7 +149,7 @@ def format_figure(metric: str, value: float) -> str:
 # loop -> metric, and the evaluation protocol), the infrastructure around it, and pictures for lessons.
 CORE = ("skeleton", "data", "windows", "motion", "derpof", "additions", "forecasters", "trainer", "resume",
         "metrics", "baselines", "evaluate", "cv", "config")
-INFRASTRUCTURE = ("checkpoint", "convert", "files", "paths", "runtime", "errors", "results", "report", "cli",
+INFRASTRUCTURE = ("checkpoint", "convert", "files", "paths", "runtime", "errors", "results", "report", "tables", "cli",
                   "commands", "__init__", "__main__", "mocap", "bvh")
 READING_ORDER = ("skeleton", "data", "windows", "motion", "derpof", "trainer", "metrics")
 
@@ -299,7 +299,7 @@ def generated_files(results: Path, documents: list[Path]) -> dict[Path, str]:
 def read_text(path: Path) -> str:
     """A README or generated markdown file: regular, UTF-8, within the results cap; newlines read as
     ``Path.read_text`` reads them (CRLF and CR as LF)."""
-    data = _read_bytes(path, MAX_RESULTS_MB << 20, "README and results files")
+    data = read_bytes(path, MAX_RESULTS_MB << 20, "README and results files")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

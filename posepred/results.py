@@ -1,7 +1,7 @@
 """Result rows and result files: a :class:`ResultRow` is one table row with a stable ``id``
 (``derpof``, ``derpof_best_of_20``, ``damped_velocity``, ...) and a display ``label``;
 :func:`save_results` / :func:`load_results` write and read ``results/*.json`` (rows keyed by id),
-:func:`load_samples` reads ``results/valid_oof_samples.npz``. :mod:`posepred.evaluate` makes the rows.
+:mod:`posepred.evaluate` makes the rows.
 """
 
 from __future__ import annotations
@@ -13,13 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from .baselines import DEFAULT_DAMPING
-from .data import N_FUTURE, _parse_json, _read_bytes
+from .data import parse_json, read_bytes
 from .errors import DataError
 from .files import atomic_write_text
-from .skeleton import N_COORDS, N_JOINTS
 
 PUBLISHED_TEST_ROW = {  # Parsaeifard et al. 2021, SoMoF 3DPW test server; VIM only
     "vim_100": 19.53, "vim_240": 36.89, "vim_500": 68.29, "vim_640": 85.45, "vim_900": 118.21}
@@ -116,7 +113,7 @@ def load_results(path: str | Path) -> tuple[dict[str, ResultRow], dict]:
     path = Path(path)
     if not os.path.lexists(path):
         raise DataError(f"{path}: results file not found")
-    value = _parse_json(path, _read_bytes(path, MAX_RESULTS_MB << 20, "results files"))
+    value = parse_json(path, read_bytes(path, MAX_RESULTS_MB << 20, "results files"))
     if not isinstance(value, dict) or not isinstance(value.get("rows"), list):
         raise DataError(f"{path}: expected an object with a 'rows' list")
     rows = [ResultRow.from_dict(r, str(path)) for r in value.pop("rows")]
@@ -125,18 +122,3 @@ def load_results(path: str | Path) -> tuple[dict[str, ResultRow], dict]:
     except ValueError as exc:  # a duplicate id
         raise DataError(f"{path}: {exc}") from None
     return rows, value
-
-
-def load_samples(path: str | Path) -> np.ndarray:
-    """Samples ``(K, N, 2, 14, 13, 3)`` from a ``*_oof_samples.npz`` written by ``posepred cv``."""
-    path = Path(path)
-    try:
-        with np.load(path) as npz:
-            samples = np.asarray(npz["samples"], dtype=np.float64)
-    except FileNotFoundError:
-        raise DataError(f"{path}: samples file not found") from None
-    except (OSError, ValueError, KeyError) as exc:
-        raise DataError(f"{path}: not a samples file with an array 'samples' ({type(exc).__name__})") from None
-    if samples.ndim != 5 or samples.shape[2:] != (2, N_FUTURE, N_COORDS):
-        raise DataError(f"{path}: samples shaped {list(samples.shape)}, expected [K, N, 2, 14, 39]")
-    return samples.reshape(*samples.shape[:-1], N_JOINTS, 3)

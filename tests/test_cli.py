@@ -233,7 +233,7 @@ def test_faults_found_by_an_adversarial_run_are_one_line_errors(capsys, tmp_path
     assert code == 2 and "not a directory" in err and "recipe" not in out
     # a README that is not there is an error, not a silent pass
     code, _, err = run(capsys, "report", "--check", "--readme", str(tmp_path / "missing.md"))
-    assert code == 2 and "README not found" in err
+    assert code == 2 and "document not found" in err
     # usage errors: one line pointing to --help
     with pytest.raises(SystemExit) as info:
         main(["train", "--hidden_dim", "abc"])

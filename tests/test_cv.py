@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from posepred.config import Config
-from posepred.cv import cross_validate, write_cv_results
+from posepred.cv import SOMOF_VALID, cross_validate, write_cv_results
+from posepred.data import Scenes, load_split
+from posepred.errors import OptionError
 from posepred.evaluate import (
     out_of_fold,
     out_of_fold_predictions,
@@ -12,14 +14,16 @@ from posepred.evaluate import (
     scoring_for,
 )
 from posepred.metrics import summary
-from posepred.results import load_results, load_samples
+from posepred.results import load_results
 from posepred.trainer import Trainer
+
+from .conftest import DATA
 
 
 @pytest.fixture(scope="module")
 def cv_run(valid, tmp_path_factory):
     root = tmp_path_factory.mktemp("cv")
-    config = Config(n_epochs=1, window_stride=10, batch_size=30)
+    config = Config(n_epochs=1, window_stride=10, batch_size=30, dev="cpu")
     result = cross_validate(config, valid, n_samples=3, checkpoint_root=root, progress=False)
     return result, root
 
@@ -55,27 +59,61 @@ def test_rows_are_keyed_by_id(cv_run):
     assert rows["derpof"].metrics["bone_drift_mean"] > 0
 
 
-def test_result_files(cv_run, valid, tmp_path):
-    paths = write_cv_results(cv_run[0], tmp_path, command="posepred cv --n_epochs 1")
-    assert [p.name for p in paths] == ["valid_oof_predictions.json", "valid_oof_samples.npz", "valid_cv.json",
-                                       "valid_cv.md"]
-    oof = np.asarray(json.loads(paths[0].read_text()))
-    assert oof.shape == (36, 2, 14, 39)
-    rows, extra = load_results(paths[2])
-    assert summary(oof.reshape(36, 2, 14, 13, 3), valid.future)["vim_900"] == pytest.approx(
-        rows["derpof"].metrics["vim_900"])
-    with np.load(paths[1]) as npz:
-        samples = npz["samples"]
-    assert samples.shape == (3, 36, 2, 14, 39) and samples.dtype == np.float32
-    np.testing.assert_array_equal(samples, cv_run[0].samples.reshape(3, 36, 2, 14, 39).astype(np.float32))
-    np.testing.assert_array_equal(load_samples(paths[1]), cv_run[0].samples.astype(np.float32))
+def test_the_result_set_is_one_file_with_its_view(cv_run, valid, tmp_path):
+    paths = write_cv_results(cv_run[0], valid, tmp_path, command="posepred cv --n_epochs 1")
+    assert [p.name for p in paths] == ["valid_cv.json", "valid_cv.md"]
+    rows, extra = load_results(paths[0])
+    assert rows["derpof"].metrics["vim_900"] == pytest.approx(summary(cv_run[0].predictions, valid.future)["vim_900"])
     assert extra["command"] == "posepred cv --n_epochs 1" and extra["diversity"]["k"] == 3
+    assert extra["data"]["fingerprint"] == valid.fingerprint() == SOMOF_VALID and extra["data"]["samples"] == 36
     assert len(extra["vim_per_frame"]["derpof"]) == 14 and extra["diversity"]["apd_cm"] > 0
     assert extra["latent"] is None or extra["latent"]["threshold_nats"] == 0.01
-    assert "NaN" not in paths[2].read_text() and "Infinity" not in paths[2].read_text()
-    markdown = paths[3].read_text()
+    assert "NaN" not in paths[0].read_text() and "Infinity" not in paths[0].read_text()
+    markdown = paths[1].read_text()
     assert "oracle" in markdown and "bone drift" in markdown and "posepred cv --n_epochs 1" in markdown
-    assert not list(tmp_path.glob(".*tmp"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["valid_cv.json", "valid_cv.md"]
+
+
+def test_results_of_other_data_are_never_replaced_silently(cv_run, valid, tmp_path):
+    write_cv_results(cv_run[0], valid, tmp_path)
+    before = (tmp_path / "valid_cv.json").read_bytes()
+    other = Scenes.from_arrays("valid", valid.observed + 1.0, valid.future + 1.0, valid.sequences)
+    with pytest.raises(OptionError, match="holds results of other data.*--results DIR.*--overwrite"):
+        write_cv_results(cv_run[0], other, tmp_path)
+    assert (tmp_path / "valid_cv.json").read_bytes() == before
+    write_cv_results(cv_run[0], other, tmp_path, overwrite=True)
+    assert load_results(tmp_path / "valid_cv.json")[1]["data"]["fingerprint"] == other.fingerprint()
+
+
+def test_another_split_name_never_touches_the_shipped_results(tmp_path, monkeypatch, capsys):
+    """The reported bug: `cv --valid_split mydata` replaced results/valid_*, recorded split "valid" and
+    added the published SoMoF row. Now its results go to results/mydata/ and say where they came from."""
+    import shutil
+
+    from posepred import paths
+    from posepred.cli import main
+
+    data, results = tmp_path / "data", tmp_path / "results"
+    data.mkdir()
+    for part in ("in", "out", "frames_in"):
+        shutil.copy(DATA / f"3dpw_valid_{part}.json", data / f"3dpw_mydata_{part}.json")
+    shutil.copytree(paths.REPO_ROOT / "results", results)
+    before = {p: p.read_bytes() for p in results.rglob("*") if p.is_file()}
+    monkeypatch.setattr(paths, "results_dir", lambda: results)
+    folds = str(paths.REPO_ROOT / "checkpoints" / "derpof" / "folds")
+    assert main(["cv", "--data", str(data), "--valid_split", "mydata", "--folds", folds, "--samples", "0"]) == 0
+    assert {p: p.read_bytes() for p in before} == before  # every shipped results file unchanged
+    rows, extra = load_results(results / "mydata" / "mydata_cv.json")
+    assert extra["split"] == "mydata" and "derpof_published_test" not in rows  # same poses, another name
+    assert f"wrote {results / 'mydata' / 'mydata_cv.json'}" in capsys.readouterr().out.replace("\n", " ")
+    # the same scenes as plain arrays in an .npz
+    np.savez(tmp_path / "mine.npz", observed=np.asarray(json.loads((data / "3dpw_mydata_in.json").read_text()))
+             .reshape(36, 2, 16, 13, 3), future=np.asarray(json.loads((data / "3dpw_mydata_out.json").read_text()))
+             .reshape(36, 2, 14, 13, 3), sequences=np.array(load_split("mydata", data).sequences))
+    assert main(["cv", "--data", str(tmp_path / "mine.npz"), "--folds", folds, "--samples", "0"]) == 0
+    npz_rows, _ = load_results(results / "mine" / "mine_cv.json")
+    assert npz_rows["derpof"].metrics["vim_mean"] == pytest.approx(rows["derpof"].metrics["vim_mean"], rel=1e-9)
+    assert {p: p.read_bytes() for p in before} == before
 
 
 def test_model_trained_on_all_valid_is_scored_out_of_fold(cv_run, valid):
@@ -100,11 +138,11 @@ def test_seen_without_folds_is_not_validation(tmp_path, valid):
     assert scoring.kind == "seen" and not scoring.is_validation and "NOT a validation score" in scoring.label
 
 
-def test_results_figure(tmp_path, cv_run):
+def test_results_figure(tmp_path, cv_run, valid):
     from posepred.report import vim_figure
 
-    paths = write_cv_results(cv_run[0], tmp_path)
-    figure = vim_figure(paths[2], tmp_path / "vim.png")
+    paths = write_cv_results(cv_run[0], valid, tmp_path)
+    figure = vim_figure(paths[0], tmp_path / "vim.png")
     assert figure.stat().st_size > 10_000
 
 
@@ -130,17 +168,6 @@ def test_cv_scores_saved_folds_without_training(cv_run, tmp_path, capsys):
     assert rows["derpof"].metrics == pytest.approx(cv_run[0].rows["derpof"].metrics, rel=1e-5)
     assert extra["command"] == f"posepred cv --folds {root / 'folds'} --samples 3 --results {tmp_path}"
     assert main(["cv", "--folds", str(root / "folds"), "--save-folds", str(tmp_path)]) == 2
-
-
-def test_a_run_without_samples_removes_the_stale_samples_file(cv_run, tmp_path, capsys):
-    import dataclasses
-
-    write_cv_results(cv_run[0], tmp_path)
-    assert (tmp_path / "valid_oof_samples.npz").is_file()
-    capsys.readouterr()
-    paths = write_cv_results(dataclasses.replace(cv_run[0], samples=None), tmp_path)
-    assert "valid_oof_samples.npz" not in [p.name for p in paths] and not (tmp_path / "valid_oof_samples.npz").exists()
-    assert f"removed {tmp_path / 'valid_oof_samples.npz'}" in capsys.readouterr().out
 
 
 def test_cv_folds_refuses_training_options(cv_run, tmp_path, capsys):

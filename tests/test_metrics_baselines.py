@@ -4,16 +4,15 @@ import torch
 
 from posepred.baselines import constant_velocity, damped_velocity, fit_damping_factor, zero_velocity
 from posepred.metrics import (
-    DRIFT_COLUMNS,
     apd,
     bone_drift,
-    format_table,
     mpjpe,
     rms_joint_error,
     summary,
     vim_at_horizons,
     vim_per_frame,
 )
+from posepred.tables import DRIFT_COLUMNS, format_table
 
 REFERENCE = {  # VIM cm on valid (README, Command line and Results) at 100/240/500/640/900 ms
     "zero": (zero_velocity, [20.90, 40.75, 71.26, 81.84, 97.16]),
