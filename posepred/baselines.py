@@ -46,8 +46,22 @@ def fit_damping_factor(windows, grid=None) -> float:
     return float(grid[int(np.argmin(scores))])
 
 
-PREDICTORS = {
-    "zero-velocity": zero_velocity,
-    "constant-velocity": constant_velocity,
-    "damped-velocity": damped_velocity,
+class Extrapolation:
+    """A baseline as a forecaster (:mod:`posepred.forecasters`): the last velocity, damped by ``factor``
+    per future frame (0: repeat the last pose, 1: constant velocity)."""
+
+    def __init__(self, factor: float = DEFAULT_DAMPING, n_future: int = N_FUTURE):
+        self.factor, self.n_future = factor, n_future
+
+    def predict(self, observed, partner=None, n_samples=None) -> torch.Tensor:
+        """``(B, T, 13, 3)`` -> ``(B, n_future, 13, 3)``; it does not sample."""
+        if n_samples is not None:
+            raise ValueError("an extrapolation baseline does not sample")
+        return damped_velocity(observed, self.factor, self.n_future)
+
+
+PREDICTORS = {  # the baselines by id
+    "zero_velocity": zero_velocity,
+    "constant_velocity": constant_velocity,
+    "damped_velocity": damped_velocity,
 }

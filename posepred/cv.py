@@ -17,7 +17,7 @@ generated from the JSON. The out-of-fold predictions go to a file of their own o
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,8 +46,8 @@ from .results import PUBLISHED_TEST_ROW, ResultRow, label_of, load_results, rows
 from .trainer import Trainer
 from .windows import split_windows
 
-__all__ = ["CVResult", "cross_validate", "fold_config", "out_of_fold_predictions", "score_folds",
-           "write_cv_results"]
+__all__ = ["CVResult", "cross_validate", "cross_validate_forecaster", "fold_config", "out_of_fold_predictions",
+           "score_folds", "write_cv_results"]
 
 
 @dataclass
@@ -63,6 +63,23 @@ class CVResult:
     diversity: dict[str, float] = field(default_factory=dict)
     active_dims: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    name: str = "derpof"
+
+    def table(self, markdown: bool = False) -> str:
+        """VIM and bone drift of the forecaster and the baselines, as text (or markdown)."""
+        from .tables import COLUMNS, DRIFT_COLUMNS, format_table
+
+        vim = {r.label: r.metrics for r in self.rows.values() if "vim_100" in r.metrics}
+        drift = {r.label: r.metrics for r in self.rows.values() if "bone_drift_mean" in r.metrics}
+        return (format_table(vim, markdown, COLUMNS[:6]) + "\n\n"
+                + format_table(drift, markdown, DRIFT_COLUMNS))
+
+    def figure(self):
+        """VIM against the future frame, the forecaster beside the baselines (a matplotlib figure)."""
+        from .viz import plot_vim_curves
+
+        return plot_vim_curves({self.rows[k].label if k in self.rows else k: np.asarray(v)
+                                for k, v in self.curves.items()}, "cross-validated by sequence")
 
     def latent(self) -> dict | None:
         """Active latent dimensions per fold and their mean; None when the model cannot tell."""
@@ -79,10 +96,29 @@ def fold_config(config: Config, split: Scenes, held_out: str, checkpoint_root: P
                           load_checkpoint=False, checkpoint_dir=directory)
 
 
+def cross_validate_forecaster(name: str, fit: Callable, split: Scenes, n_samples: int = 0, label: str | None = None,
+                              seed: int = 0, window_stride: int = 1, progress: bool = True) -> CVResult:
+    """Leave-one-sequence-out cross-validation of any forecaster, in one call.
+
+    ``fit(windows)`` gets the training windows of the other sequences (a
+    :class:`~posepred.windows.WindowSet`; ``np.asarray`` gives ``(W, 30, 13, 3)``) and returns a
+    forecaster (:mod:`posepred.forecasters`: ``predict(observed, partner=None, n_samples=None)``).
+    Rows are keyed by ``name`` and labelled ``label``; best-of-K rows come when ``n_samples`` > 0
+    (the forecaster must sample). ``result.table()`` and ``result.figure()`` show them."""
+    start = time.perf_counter()
+
+    def fitted() -> Iterator[tuple[str, object, None]]:
+        for held_out in tqdm(split.sequence_names, desc="folds", disable=not progress):
+            yield held_out, fit(split_windows(split, exclude=[held_out], stride=window_stride)), None
+
+    return score_folds(split, fitted(), n_samples, seed, window_stride, start, name, label)
+
+
 def cross_validate(config: Config, split: Scenes | None = None, n_samples: int = 20,
                    checkpoint_root: str | Path | None = None, progress: bool = True,
                    callbacks=(), overwrite: bool = False) -> CVResult:
-    """Leave-one-sequence-out training on ``split`` (default: the config's valid split).
+    """Leave-one-sequence-out training of the config's model family on ``split`` (default: the
+    config's valid split), through :class:`~posepred.trainer.Trainer`.
 
     Fold models are saved under ``checkpoint_root/folds/<sequence>/`` when a root is given (locked
     for the whole run; fold models of an earlier run there are replaced only with ``overwrite``).
@@ -104,35 +140,39 @@ def cross_validate(config: Config, split: Scenes | None = None, n_samples: int =
             trainer.fit()
             yield held_out, trainer.model, fold
 
+    def scored() -> CVResult:
+        return score_folds(split, trained_folds(), n_samples, config.seed, config.window_stride, start, config.model)
+
     if root is None:
-        return score_folds(split, trained_folds(), n_samples, seed=config.seed, window_stride=config.window_stride,
-                           start=start)
+        return scored()
     with DirectoryLock(root):  # one cv run per --save-folds folder at a time
         if not overwrite:
             taken = [s for s in split.sequence_names if holds_a_run(root / "folds" / s)]
             if taken:
                 raise CheckpointError(f"{root / 'folds'}: holds fold models of an earlier run ({', '.join(taken)}); "
                                       "replace them with --overwrite, or choose another --save-folds")
-        return score_folds(split, trained_folds(), n_samples, seed=config.seed, window_stride=config.window_stride,
-                           start=start)
+        return scored()
 
 
-def score_folds(split: Scenes, folds: Iterable[tuple[str, object, Config]], n_samples: int = 20, seed: int = 0,
-                window_stride: int = 1, start: float | None = None) -> CVResult:
-    """Every row of the cross-validation table from fold models: ``folds`` yields ``(held-out
-    sequence, model, config)``, trained just now (:func:`cross_validate`) or loaded from disk
-    (:func:`posepred.evaluate.load_folds`, ``posepred cv --folds DIR``). The damped-velocity
-    factor is fitted per fold on the other sequences' windows."""
+def score_folds(split: Scenes, folds: Iterable[tuple[str, object, Config | None]], n_samples: int = 20,
+                seed: int = 0, window_stride: int = 1, start: float | None = None, name: str = "derpof",
+                label: str | None = None) -> CVResult:
+    """Every row of the cross-validation table from fold forecasters: ``folds`` yields ``(held-out
+    sequence, forecaster, config or None)``, trained just now (:func:`cross_validate`,
+    :func:`cross_validate_forecaster`) or loaded from disk (:func:`posepred.evaluate.load_folds`,
+    ``posepred cv --folds DIR``); rows are keyed by ``name``. The damped-velocity factor is fitted
+    per fold on the other sequences' windows."""
     start = time.perf_counter() if start is None else start
+    label = label or label_of(name)
     folds = predict_folds(split, folds, n_samples=n_samples, seed=seed)
     damped = np.zeros_like(split.future)
     for sequence in split.sequence_names:
         mask = split.sample_mask(include=[sequence])
         windows = split_windows(split, exclude=[sequence], stride=window_stride)
         damped[mask] = baseline_predictions("damped_velocity", split.observed[mask], fit_damping_factor(windows))
-    rows = [row("derpof", folds.predictions, split)]
+    rows = [row(name, folds.predictions, split, label)]
     if folds.samples is not None:
-        rows += sample_rows(folds.samples, split, BEST_OF)
+        rows += sample_rows(folds.samples, split, BEST_OF, name, label)
     rows += baseline_rows(split, DEFAULT_DAMPING)
     rows += [row("damped_velocity_fitted", damped, split), ground_truth_row(split)]
     if is_somof_valid(split):  # the published test number is context for SoMoF's valid split only
@@ -141,12 +181,12 @@ def score_folds(split: Scenes, folds: Iterable[tuple[str, object, Config]], n_sa
     for sequence in split.sequence_names:
         mask = split.sample_mask(include=[sequence])
         per_sequence[sequence] = row(sequence, folds.predictions[mask], split.subset(mask), label=sequence)
-    curves = vim_curves({"derpof": folds.predictions, **{name: baseline_predictions(name, split.observed)
-                                                          for name in ("damped_velocity", "constant_velocity",
-                                                                       "zero_velocity")}}, split.future)
+    curves = vim_curves({name: folds.predictions, **{baseline: baseline_predictions(baseline, split.observed)
+                                                     for baseline in ("damped_velocity", "constant_velocity",
+                                                                      "zero_velocity")}}, split.future)
     return CVResult(folds.predictions, folds.samples, rows_by_id(rows), per_sequence, curves,
                     diversity(folds.samples) if folds.samples is not None else {}, folds.active_dims,
-                    time.perf_counter() - start)
+                    time.perf_counter() - start, name)
 
 
 SOMOF_VALID = "e395929f385a83f2ccbcdeb0f6b63b0e0c255e6b7a47095671fd9b5ab90c7883"  # Scenes.fingerprint() of valid

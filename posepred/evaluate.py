@@ -98,11 +98,14 @@ def best_of_k(samples: np.ndarray, future: np.ndarray) -> np.ndarray:
     return np.take_along_axis(samples, best[None, :, :, None, None, None], axis=0)[0]
 
 
-def sample_rows(samples: np.ndarray, split: Scenes, ks: Iterable[int] = BEST_OF) -> list[ResultRow]:
+def sample_rows(samples: np.ndarray, split: Scenes, ks: Iterable[int] = BEST_OF, name: str = "derpof",
+                label: str | None = None) -> list[ResultRow]:
     """Best-of-k rows (oracle) for each k <= K in ``ks`` (and K itself), from the first k samples."""
     n = len(samples)
     ks = sorted({k for k in ks if k <= n} | {n})
-    return [row(best_of_id(k), best_of_k(samples[:k], split.future), split) for k in ks]
+    labels = {name: label} if label else None
+    return [row(best_of_id(k, name), best_of_k(samples[:k], split.future), split,
+                label_of(best_of_id(k, name), labels)) for k in ks]
 
 
 def diversity(samples: np.ndarray) -> dict[str, float]:
@@ -112,11 +115,11 @@ def diversity(samples: np.ndarray) -> dict[str, float]:
 
 def baseline_predictions(name: str, observed, damping: float = DEFAULT_DAMPING) -> np.ndarray:
     """``zero_velocity``, ``constant_velocity`` or ``damped_velocity`` (hyphens accepted) on ``observed``."""
-    key = name.replace("_", "-")
+    key = name.replace("-", "_")
     if key not in PREDICTORS:
         raise ValueError(f"unknown predictor '{name}'; choose from {list(BASELINES)}")
     observed = torch.as_tensor(np.asarray(observed), dtype=torch.float64)
-    if key == "damped-velocity":
+    if key == "damped_velocity":
         return damped_velocity(observed, damping).numpy()
     return PREDICTORS[key](observed).numpy()
 
@@ -232,9 +235,10 @@ def active_latent_dims(model, observed, future, threshold: float = ACTIVE_KL_NAT
 
 def predict_folds(split: Scenes, folds: Iterable[tuple[str, object, Config]], n_samples: int = 0,
                   seed: int = 0) -> FoldPredictions:
-    """Predict each sequence of ``split`` with its fold model: ``folds`` yields ``(held-out
-    sequence, model, config)``. Samples are drawn after seeding torch with ``seed`` per fold, so
-    the same fold models give the same samples in ``posepred cv`` and in a notebook."""
+    """Predict each sequence of ``split`` with its fold forecaster: ``folds`` yields ``(held-out
+    sequence, forecaster, config)``; the training loss is reported for models with a config. Samples
+    are drawn after seeding torch with ``seed`` per fold, so the same fold models give the same
+    samples in ``posepred cv`` and in a notebook."""
     predictions = np.zeros((len(split), 2, N_FUTURE, N_JOINTS, 3))
     samples = np.zeros((n_samples, *predictions.shape)) if n_samples else None
     total, active, covered = 0.0, {}, np.zeros(len(split), dtype=bool)
@@ -247,13 +251,13 @@ def predict_folds(split: Scenes, folds: Iterable[tuple[str, object, Config]], n_
             torch.manual_seed(seed)
             samples[:, mask] = predict(model, observed, n_samples=n_samples)
         if split.future is not None:
-            total += mask.sum() * scene_loss(model, config, observed, split.future[mask])
+            total += mask.sum() * (scene_loss(model, config, observed, split.future[mask]) if config else np.nan)
             dims = active_latent_dims(model, observed, split.future[mask])
             if dims is not None:
                 active[sequence] = dims
     if not covered.all():
         raise CheckpointError(f"no fold model for sequences {sorted(set(np.asarray(split.sequences)[~covered]))}")
-    loss = float(total / len(split)) if split.future is not None else None
+    loss = float(total / len(split)) if split.future is not None and np.isfinite(total) else None
     return FoldPredictions(predictions, samples, loss, active)
 
 

@@ -35,14 +35,18 @@ LABELS = {
 }
 
 
-def best_of_id(k: int) -> str:
-    return f"derpof_best_of_{k}"
+def best_of_id(k: int, name: str = "derpof") -> str:
+    return f"{name}_best_of_{k}"
 
 
-def label_of(row_id: str) -> str:
-    """Display label of a row id (best-of-K ids included; unknown ids label themselves)."""
-    if row_id.startswith("derpof_best_of_"):
-        return f"DeRPoF best-of-{row_id.rsplit('_', 1)[1]} (oracle: the sample nearest the truth)"
+def label_of(row_id: str, labels: dict[str, str] | None = None) -> str:
+    """Display label of a row id, from ``labels`` or :data:`LABELS` (best-of-K ids from their
+    forecaster's label; unknown ids label themselves)."""
+    labels = {**LABELS, **(labels or {})}
+    if "_best_of_" in row_id:
+        name, k = row_id.rsplit("_best_of_", 1)
+        base = labels.get(name, name).replace(" (deterministic z)", "")
+        return f"{base} best-of-{k} (oracle: the sample nearest the truth)"
     return LABELS.get(row_id, row_id)
 
 
