@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .data import read_bytes
 from .errors import DataError
 
 BVH_TO_SOMOF = ["CC_Base_L_Thigh", "CC_Base_R_Thigh", "CC_Base_L_Calf", "CC_Base_R_Calf", "CC_Base_L_Foot",
@@ -47,7 +48,6 @@ def check_bvh(path: Path) -> tuple[int, float]:
     unique joints, finite offsets, ``CHANNELS n`` with n known channel names: 3 rotations, plus 3
     positions on the root only), ``Frames:`` equal to the number of motion rows, ``Frame Time`` finite
     and positive, every row with one finite, plausible number per channel. Returns (frames, frame time)."""
-    from .data import read_bytes  # a regular, readable file within the input size cap
 
     path = Path(path)
     try:

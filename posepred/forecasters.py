@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .additions import DeRPoFPlus, derpof_plus_loss
 from .config import Config
 
 
@@ -31,8 +32,6 @@ class Family:
 
 
 def _derpof() -> Family:
-    from .additions import DeRPoFPlus, derpof_plus_loss
-
     def build(config: Config) -> torch.nn.Module:
         return DeRPoFPlus(config.hidden_dim, config.latent_dim, config.embedding_dim, config.dropout,
                           config.residual_damping, config.skeleton, config.vae, config.social)

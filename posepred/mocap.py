@@ -29,10 +29,11 @@ from .bvh import (  # noqa: F401 - BVH_TO_SOMOF, check_bvh, quaternion_to_rotmat
     quaternion_to_rotmat,
     read_bvh,
 )
-from .data import WINDOW, DataError, read_bytes
+from .data import WINDOW, DataError, read_bytes, read_json
 from .files import atomic_write_bytes
 from .paths import default_corpus_path
 from .skeleton import BONES, HIP_JOINTS, JOINT_NAMES, bone_lengths
+from .windows import WindowSet
 
 CMU_UNIT_METRES = 0.05644
 CMU_TO_SOMOF = [2, 8, 3, 9, 4, 10, 18, 21, 30, 22, 31, 23, 32]  # CMU joint index of each SoMoF joint
@@ -106,7 +107,6 @@ def check_cmu_skeleton(skeleton, source: str = "cmu_skeleton.json") -> dict:
 
 def read_cmu_skeleton(path: Path) -> dict:
     """``cmu_skeleton.json``, validated."""
-    from .data import read_json
 
     return check_cmu_skeleton(read_json(Path(path)), str(path))
 
@@ -248,7 +248,6 @@ def check_corpus(path, positions, lengths, names, hz=None) -> None:
 def load_corpus_windows(paths=None, stride: int = 1):
     """15 Hz training windows from both frame phases of every 30 Hz clip of one or several corpora
     (default: the shipped one), as one :class:`posepred.windows.WindowSet` (frames stored once)."""
-    from .windows import WindowSet
 
     paths = [None] if paths is None else [paths] if isinstance(paths, (str, Path)) else list(paths) or [None]
     return WindowSet.concat([WindowSet.from_clips(load_corpus_clips(path)[0], step=STORED_HZ // TRAIN_HZ,

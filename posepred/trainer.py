@@ -22,6 +22,7 @@ from .config import Config
 from .errors import CheckpointError, DataError
 from .forecasters import family
 from .metrics import ACTIVE_KL_NATS, summary
+from .resume import resume, start_from
 from .runtime import resolve_device
 from .windows import Batch, as_window_set, scene_batch, window_batch
 
@@ -37,8 +38,6 @@ class Trainer:
     def __init__(self, config: Config, train_windows, valid_observed=None, valid_future=None,
                  callbacks: list[Callable[[dict], None]] = (), save: bool = True, progress: bool = True,
                  overwrite: bool = False):
-        from .resume import resume, start_from
-
         self.config, self.callbacks, self.save, self.progress, self.overwrite = (
             config, list(callbacks), save, progress, overwrite)
         self.device = resolve_device(config.dev)

@@ -25,7 +25,7 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 # what JupyterLab's jupytext extension writes into a notebook on its first save (the filters of
 # notebooks/jupytext.toml): committed as is, so that saving changes nothing
-JUPYTEXT = {"cell_metadata_filter": "tags,-all", "notebook_metadata_filter": "-all"}
+JUPYTEXT = {"cell_metadata_filter": "tags,jupyter,-all", "notebook_metadata_filter": "-all"}
 
 
 def normalise(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:

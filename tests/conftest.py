@@ -1,5 +1,7 @@
+import contextlib
 import json
 import shutil
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -45,3 +47,18 @@ def synthetic_split(directory: Path, split: str, n_samples: int = 6, sequence: s
     write_json(directory / f"3dpw_{split}_out.json", samples[:, :, 16:].tolist())
     paths = [[f"{sequence}/image_{20 + 60 * k + 2 * i:05d}.jpg" for i in range(16)] for k in range(n_samples)]
     write_json(directory / f"3dpw_{split}_frames_in.json", paths)
+
+
+@contextlib.contextmanager
+def deadline(seconds=10):
+    """Fail instead of hanging (a blocked open() or a Python-level loop gets the alarm)."""
+    def expired(*_):
+        raise TimeoutError(f"still running after {seconds} s: a hang")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

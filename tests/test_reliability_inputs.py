@@ -2,10 +2,8 @@
 each is refused with exit 2 and one line on stderr naming the file or option, within seconds, and
 nothing in the folders involved changes (a broken README marker never deletes prose)."""
 
-import contextlib
 import json
 import os
-import signal
 import sys
 from pathlib import Path
 
@@ -19,22 +17,7 @@ from posepred.report import fill_readme
 from posepred.results import ResultRow, load_results, save_results
 from posepred.runtime import resolve_device
 
-from .conftest import synthetic_split
-
-
-@contextlib.contextmanager
-def deadline(seconds=10):
-    """Fail instead of hanging (a blocked open() or a Python-level loop gets the alarm)."""
-    def expired(*_):
-        raise TimeoutError(f"still running after {seconds} s: a hang")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+from .conftest import deadline, synthetic_split
 
 
 def cli(capsys, *argv):

@@ -1,10 +1,8 @@
 """Motion-capture inputs an adversary might hand `posepred mocap` / `pretrain --corpus`: every one a
 one-line DataError naming the file, and nothing can hang (a truncated BVH included)."""
 
-import contextlib
 import io
 import json
-import signal
 
 import numpy as np
 import pytest
@@ -23,20 +21,7 @@ from posepred.mocap import (
     resample,
 )
 
-
-@contextlib.contextmanager
-def deadline(seconds=10):
-    """Fail instead of hanging (a Python-level loop gets the alarm)."""
-    def expired(*_):
-        raise TimeoutError(f"still running after {seconds} s: a hang")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+from .conftest import deadline
 
 
 def bvh_text(frames=3, rows=None, frame_time="0.016667", root_channels="6 Xposition Yposition Zposition "
