@@ -99,6 +99,10 @@ def path_text(value: str) -> str:
     """A path option's value; an empty one is refused (it would read as "option not given")."""
     if not value.strip():
         raise argparse.ArgumentTypeError("empty path (give a path, or leave the option out)")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are not UTF-8 (Python keeps them as surrogates)
+        raise argparse.ArgumentTypeError(f"{value.encode('utf-8', 'replace')!r}: not UTF-8 text; rename it") from None
     return value
 
 

@@ -171,6 +171,7 @@ def _doctored(directory, change):
     (lambda w: w.update({"net_g.decoder.head.weight": torch.zeros(2, 2)}), "shape"),
     (lambda w: w.update({"net_g.decoder.head.weight": w["net_g.decoder.head.weight"].int()}), "dtype"),
     (lambda w: w.update({"net_g.decoder.head.weight": w["net_g.decoder.head.weight"].to_sparse()}), "dense"),
+    (lambda w: w.update({"net_g.decoder.head.weight": torch.empty(3, 8, device="meta")}), "dense tensor"),
     (lambda w: w.pop("net_g.decoder.head.weight"), "missing"),
     (lambda w: w.update({"extra": torch.zeros(1)}), "unexpected"),
 ])

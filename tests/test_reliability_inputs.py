@@ -389,3 +389,11 @@ def test_unsupported_devices_exit_2(data, capsys, dev):
 
 def test_supported_devices_still_resolve():
     assert str(resolve_device("cpu")) == "cpu" and resolve_device("auto").type in ("cpu", "cuda", "mps")
+
+
+def test_a_path_that_is_not_utf8_is_refused_before_any_work(tmp_path, capsys):
+    import os
+
+    target = os.path.join(str(tmp_path), os.fsdecode(b"results\xff"))
+    code, err = cli(capsys, "cv", "--folds", "checkpoints/derpof/folds", "--results", target)
+    assert code == 2 and len(err) == 1 and "not UTF-8" in err[0] and not list(tmp_path.iterdir())
