@@ -195,8 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write the out-of-fold predictions as SoMoF JSON [N][2][14][39]")
     p.add_argument("--save-folds", default=None, type=path_text, metavar="DIR",
                    help="also save fold models under DIR/folds/")
-    p.add_argument("--folds", default=None, type=path_text, metavar="DIR",
-                   help="train nothing: score the fold models DIR/<sequence>/ (e.g. checkpoints/derpof/folds); "
+    p.add_argument("--folds", default=None, type=path_text, metavar="DIR", nargs="+",
+                   help="train nothing: score the fold models DIR/<sequence>/ (e.g. checkpoints/derpof/folds; "
+                        "several DIRs: their equal-weight ensemble); "
                         "only --data, --valid_split, --dev, --seed, --window_stride, --samples and --results "
                         "apply, other training options are refused")
     add_config_options(p, "finetune")

@@ -21,6 +21,7 @@ from .data import Scenes, available_splits, check_split_name, load_split
 from .errors import DataError, OptionError
 from .evaluate import (
     held_out_sequences,
+    load_ensemble_folds,
     load_folds,
     predict,
     predict_checkpoint,
@@ -238,10 +239,17 @@ def run_cv(args) -> int:
         ignored += ["--save-folds"] * bool(args.save_folds) + ["--init"] * (args.init is not None)
         if ignored:
             raise OptionError(f"--folds scores saved fold models and trains nothing: drop {' '.join(ignored)}")
-        print(f"scoring the fold models in {args.folds}/<sequence>/ (no training); device {on}, "
+        print(f"scoring the fold models in {' and '.join(args.folds)} (<sequence>/ each; no training); device {on}, "
               f"{threads} torch thread(s)")
-        result = score_folds(split, load_folds(split, resolve_relative(args.folds), on), args.samples,
-                             seed=config.seed, window_stride=config.window_stride)
+        if len(args.folds) == 1:
+            name = checkpoint.load(Path(resolve_relative(args.folds[0])) / split.sequence_names[0]).config.model
+            folds, label = load_folds(split, resolve_relative(args.folds[0]), on), None
+        else:
+            names = [checkpoint.load(Path(resolve_relative(d)) / split.sequence_names[0]).config.model
+                     for d in args.folds]
+            name, label = "ensemble", "ensemble of " + " and ".join(names) + " (equal weights)"
+            folds = load_ensemble_folds(split, args.folds, on)
+        result = score_folds(split, folds, args.samples, config.seed, config.window_stride, name=name, label=label)
     else:
         print(f"recipe '{args.recipe}', starting from "
               + (f"the weights in {config.init_checkpoint}" if config.init_checkpoint else "random weights")

@@ -204,12 +204,14 @@ def default_results_dir(split: Scenes, root: Path) -> Path:
 
 def write_cv_results(result: CVResult, split: Scenes, out_dir: str | Path, command: str = "posepred cv",
                      overwrite: bool = False) -> list[Path]:
-    """The result set ``{name}_cv.json`` (rows, per-sequence rows, VIM per frame, diversity, latent
-    dimensions, and the data it came from), written atomically in one file, then its view
-    ``{name}_cv.md``. Results of other data in the same file are replaced only with ``overwrite``."""
+    """The result set ``{name}_cv.json`` (``{name}_cv_{forecaster}.json`` for forecasters other
+    than DeRPoF): rows, per-sequence rows, VIM per frame, diversity, latent dimensions and the data it
+    came from, written atomically in one file, then its view ``.md``. Results of other data in the
+    same file are replaced only with ``overwrite``."""
     from .report import write_cv_markdown
 
-    path = Path(out_dir) / f"{split.name}_cv.json"
+    suffix = "" if result.name == "derpof" else f"_{result.name}"
+    path = Path(out_dir) / f"{split.name}_cv{suffix}.json"
     data = {"name": split.name, "fingerprint": split.fingerprint(), "samples": len(split),
             "sequences": split.sequence_names}
     if path.exists() and not overwrite:
@@ -220,7 +222,7 @@ def write_cv_results(result: CVResult, split: Scenes, out_dir: str | Path, comma
         if earlier.get("fingerprint") != data["fingerprint"]:
             raise OptionError(f"{path}: holds results of other data ({earlier.get('name', 'unknown')}); write "
                               "these elsewhere with --results DIR, or replace them with --overwrite")
-    save_results(path, result.rows.values(), split=split.name, data=data, command=command,
+    save_results(path, result.rows.values(), split=split.name, forecaster=result.name, data=data, command=command,
                  seconds=round(result.seconds, 1), per_sequence=[r.to_dict() for r in result.per_sequence.values()],
                  vim_per_frame=result.curves, diversity=result.diversity, latent=result.latent())
     return [path, write_cv_markdown(path, path.with_suffix(".md"))]

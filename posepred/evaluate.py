@@ -31,7 +31,7 @@ from .config import Config
 from .data import N_FUTURE, Scenes
 from .errors import CheckpointError, DataError
 from .files import atomic_write_text
-from .forecasters import family
+from .forecasters import Ensemble, family
 from .metrics import ACTIVE_KL_NATS, apd, bone_drift, samples_better_than, summary, vim_per_frame
 from .paths import resolve_relative
 from .results import ResultRow, best_of_id, check_finite, label_of
@@ -270,6 +270,14 @@ def load_folds(split: Scenes, folds_dir: str | Path, device="cpu") -> Iterator[t
         if sequence in seen_sequences(config, split):
             raise CheckpointError(f"{folds_dir}/{sequence}: this fold model was trained on {sequence}")
         yield sequence, model, config
+
+
+def load_ensemble_folds(split: Scenes, folds_dirs: list, device="cpu") -> Iterator[tuple[str, object, None]]:
+    """For each sequence: the equal-weight :class:`~posepred.forecasters.Ensemble` of the fold models
+    ``<dir>/<sequence>/`` of every directory in ``folds_dirs``."""
+    members = zip(*(load_folds(split, resolve_relative(d), device) for d in folds_dirs))
+    for folds in members:
+        yield folds[0][0], Ensemble([model for _, model, _ in folds]), None
 
 
 def out_of_fold(split: Scenes, folds_dir: str | Path, device="cpu", n_samples: int = 0,

@@ -47,6 +47,25 @@ def _derpof() -> Family:
 FAMILIES: dict[str, Callable[[], Family]] = {"derpof": _derpof}
 
 
+class Ensemble:
+    """The equal-weight average of several forecasters' deterministic predictions (it does not sample)."""
+
+    def __init__(self, members: list):
+        self.members = list(members)
+
+    def predict(self, observed, partner=None, n_samples=None) -> torch.Tensor:
+        if n_samples is not None:
+            raise ValueError("an ensemble of deterministic predictions does not sample")
+        return torch.stack([_predict(m, observed, partner) for m in self.members]).mean(dim=0)
+
+
+def _predict(forecaster, observed: torch.Tensor, partner) -> torch.Tensor:
+    """One member's prediction in the dtype and on the device of ``observed`` (members may differ)."""
+    parameter = next(forecaster.parameters(), None) if isinstance(forecaster, torch.nn.Module) else None
+    cast = (lambda x: x) if parameter is None else (lambda x: None if x is None else x.to(parameter))
+    return forecaster.predict(cast(observed), partner=cast(partner)).to(observed)
+
+
 def family(name: str) -> Family:
     if name not in FAMILIES:
         raise ValueError(f"unknown forecaster family {name!r}; known: {sorted(FAMILIES)}")

@@ -53,8 +53,11 @@ def _table(rows: dict[str, ResultRow], ids, columns, bold=()) -> str:
 
 def samples_text(rows: dict[str, ResultRow], extra: dict) -> str:
     """Best-of-K rows (oracle), APD and active latent dimensions, from a cv results file."""
-    ids = sorted((i for i in rows if i.startswith("derpof_best_of_")), key=lambda i: int(i.rsplit("_", 1)[1]))
-    lines = [_table(rows, ["derpof", *ids], VIM_COLUMNS), ""]
+    name = extra.get("forecaster", "derpof")
+    ids = sorted((i for i in rows if i.startswith(f"{name}_best_of_")), key=lambda i: int(i.rsplit("_", 1)[1]))
+    if not ids:
+        return f"{rows[name].label} does not sample: no best-of-K rows."
+    lines = [_table(rows, [name, *ids], VIM_COLUMNS), ""]
     div = extra.get("diversity") or {}
     if div:
         lines.append(f"APD of the {div['k']} samples (mean distance between two samples of one person, "
@@ -71,17 +74,18 @@ def cv_markdown(path: str | Path) -> str:
     """``results/<split>_cv.md`` rendered from ``<split>_cv.json``."""
     rows, extra = load_results(path)
     per_sequence = {r["id"]: ResultRow.from_dict(r, str(path)) for r in extra.get("per_sequence", [])}
-    split = extra.get("split", "valid")
+    split, name = extra.get("split", "valid"), extra.get("forecaster", "derpof")
     main = [i for i in rows if "vim_100" in rows[i].metrics]
+    drift = [i if i != "derpof" else name for i in DRIFT_IDS]
     return (f"# Cross-validation by sequence on `{split}` (out of fold)\n\n"
-            f"Generated from `{Path(path).name}` by `python -m posepred.report`; reproduce the numbers with "
+            f"Generated from `{Path(path).name}` by `posepred report`; reproduce the numbers with "
             f"`{extra.get('command', 'posepred cv')}` ({extra.get('seconds', '?')} s). Each sample is predicted by "
             "the fold model that did not see its sequence. The best-of-K rows pick, per person, the sample "
             "closest to the ground truth: an oracle that measures diversity, not accuracy. The published row "
             "is on the hidden test split, for context only.\n\n"
             + _table(rows, main, COLUMNS) + "\n\n## Plausibility: bone drift\n\n"
-            + _table(rows, DRIFT_IDS, DRIFT_COLUMNS) + "\n\n## Samples\n\n" + samples_text(rows, extra)
-            + "\n\n## Per held-out sequence (DeRPoF, deterministic z)\n\n"
+            + _table(rows, drift, DRIFT_COLUMNS) + "\n\n## Samples\n\n" + samples_text(rows, extra)
+            + f"\n\n## Per held-out sequence ({rows[name].label})\n\n"
             + _table(per_sequence, list(per_sequence), COLUMNS) + "\n")
 
 
@@ -172,10 +176,33 @@ def lines_text(rows=None, extra=None) -> str:
             f"The whole package ({sum(lines.values()):,} lines): {counts}.")
 
 
+def with_other_forecasters(rows: dict[str, ResultRow], results: Path) -> dict[str, ResultRow]:
+    """``rows`` of ``valid_cv.json`` and, after DeRPoF's, the rows of every other forecaster's
+    ``valid_cv_<name>.json`` (same data, same folds)."""
+    merged = {k: v for k, v in rows.items() if not k.startswith("derpof_best_of_")}
+    others = {}
+    for path in sorted(results.glob("valid_cv_*.json")):
+        other_rows, extra = load_results(path)
+        name = extra.get("forecaster", path.stem.removeprefix("valid_cv_"))
+        others[name] = other_rows[name]
+    order = ["derpof", *others, "derpof_best_of_20"]
+    combined = {**merged, **others, **{k: v for k, v in rows.items() if k == "derpof_best_of_20"}}
+    return {k: combined[k] for k in order if k in combined} | {k: v for k, v in combined.items() if k not in order}
+
+
+def _others(rows, results: Path) -> list[str]:
+    """Ids of the other forecasters' rows (:func:`with_other_forecasters`), in order."""
+    return [k for k in with_other_forecasters(rows, results) if k not in rows]
+
+
 BLOCKS = {  # block name -> (results file or None, renderer)
-    "valid_cv": ("valid_cv.json", lambda rows, extra: _table(rows, MAIN_IDS, VIM_COLUMNS, bold=("derpof",))),
-    "valid_cv_drift": ("valid_cv.json", lambda rows, extra: _table(rows, DRIFT_IDS, DRIFT_COLUMNS)),
-    "valid_cv_samples": ("valid_cv.json", samples_text),
+    "valid_cv": ("valid_cv.json", lambda rows, extra, results: _table(
+        with_other_forecasters(rows, results), [MAIN_IDS[0], *_others(rows, results), *MAIN_IDS[1:]], VIM_COLUMNS,
+        bold=("derpof",))),
+    "valid_cv_drift": ("valid_cv.json", lambda rows, extra, results: _table(
+        with_other_forecasters(rows, results), [*DRIFT_IDS[:2], *_others(rows, results), *DRIFT_IDS[2:]],
+        DRIFT_COLUMNS)),
+    "valid_cv_samples": ("valid_cv.json", lambda rows, extra, results: samples_text(rows, extra)),
     "bench": ("bench.json", bench_text),
     "lines": (None, lines_text),
 }
@@ -198,6 +225,8 @@ def render_block(name: str, results: Path) -> str:
     filename, render = BLOCKS[name]
     if filename is None:
         return render()
+    if name.startswith("valid_cv_") or name == "valid_cv":
+        return rendered(results / filename, render, *load_results(results / filename), results)
     return rendered(results / filename, render, *load_results(results / filename))
 
 
@@ -285,8 +314,8 @@ def fill_readme(text: str, results: Path, source: str | Path = "README") -> str:
 def generated_files(results: Path, documents: list[Path]) -> dict[Path, str]:
     """Every generated text file and its expected content (files whose JSON is absent are skipped)."""
     expected = {}
-    for source, target, render in (("valid_cv.json", "valid_cv.md", cv_markdown),
-                                   ("ablations.json", "ablations.md", ablations_markdown)):
+    sources = [(p.name, p.with_suffix(".md").name, cv_markdown) for p in sorted(results.glob("*_cv*.json"))]
+    for source, target, render in [*sources, ("ablations.json", "ablations.md", ablations_markdown)]:
         if (results / source).is_file():
             expected[results / target] = rendered(results / source, render, results / source)
     for document in documents:
