@@ -157,8 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_common(p, CHECKPOINT_HELP)
 
     p = command("train", "train DeRPoF (standard protocol: train split, valid split)")
-    p.add_argument("--recipe", choices=["paper", "finetune"], default="paper",
-                   help="starting Config: the paper's (default) or fine-tuning from checkpoints/pretrained")
+    p.add_argument("--recipe", choices=["paper", "finetune", "simlpe"], default="paper",
+                   help="starting Config: the paper's (default), fine-tuning from checkpoints/pretrained, or the "
+                        "second family fine-tuned from checkpoints/simlpe/pretrained")
     p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     add_common(p)
     add_config_options(p, "paper")
@@ -180,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("cv", "cross-validation by sequence on valid")
     add_common(p, None)
-    p.add_argument("--recipe", choices=["paper", "finetune"], default="finetune",
+    p.add_argument("--recipe", choices=["paper", "finetune", "simlpe"], default="finetune",
                    help="'finetune' (default): from checkpoints/pretrained with the project's best settings; "
                         "'paper': the paper's Config from random weights (the option defaults below are finetune's)")
     p.add_argument("--overwrite", action="store_true",
@@ -203,6 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_options(p, "finetune")
 
     p = command("pretrain", "train on the motion-capture corpus")
+    p.add_argument("--recipe", choices=["pretrain", "simlpe_pretrain"], default="pretrain",
+                   help="DeRPoF's (default) or the second family's pretraining")
     p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     add_common(p, "checkpoints/pretrained")
     add_config_options(p, "pretrain")

@@ -28,6 +28,7 @@ from .evaluate import (
     row,
     write_poses_json,
 )
+from .forecasters import family
 from .paths import resolve_relative
 from .results import check_finite, label_of
 from .runtime import configure_threads, resolve_device
@@ -169,7 +170,7 @@ def run_train(args, base: Config | None = None) -> int:
 
 
 def run_pretrain(args) -> int:
-    return run_train(args, RECIPES["pretrain"])
+    return run_train(args, RECIPES[args.recipe])
 
 
 def run_valid(args) -> int:
@@ -249,7 +250,8 @@ def run_cv(args) -> int:
                      for d in args.folds]
             name, label = "ensemble", "ensemble of " + " and ".join(names) + " (equal weights)"
             folds = load_ensemble_folds(split, args.folds, on)
-        result = score_folds(split, folds, args.samples, config.seed, config.window_stride, name=name, label=label)
+        samples = args.samples if len(args.folds) == 1 and family(name).samples else 0
+        result = score_folds(split, folds, samples, config.seed, config.window_stride, name=name, label=label)
     else:
         print(f"recipe '{args.recipe}', starting from "
               + (f"the weights in {config.init_checkpoint}" if config.init_checkpoint else "random weights")

@@ -13,12 +13,12 @@ from pathlib import Path
 from .errors import ConfigError
 
 # Fields that fix the shapes and meaning of the weights: a checkpoint must agree on all of them.
-MODEL_FIELDS = ("model", "hidden_dim", "latent_dim", "embedding_dim", "residual_damping", "vae", "social",
-                "skeleton")
+MODEL_FIELDS = ("model", "mlp_blocks", "hidden_dim", "latent_dim", "embedding_dim", "residual_damping", "vae",
+                "social", "skeleton")
 
 # Fields added after a checkpoint format was released, with the value that reproduces the behaviour
 # before them: only these may be missing from a saved config; any other missing field is an error.
-LATER_FIELDS: dict[str, object] = {}
+LATER_FIELDS: dict[str, object] = {"mlp_blocks": 48}
 MAX_CONFIG_BYTES = 1 << 20
 
 
@@ -124,7 +124,9 @@ class Config:
     annotations. The command line offers every field as ``--name``."""
 
     # the model (the paper's defaults; posepred.additions for the last five)
-    model: str = option("derpof", "forecaster family", _one_of("derpof"))
+    model: str = option("derpof", "forecaster family: derpof, or simlpe (posepred/simlpe.py)",
+                        _one_of("derpof", "simlpe"))
+    mlp_blocks: int = option(48, "simlpe: temporal blocks", _between(1, 1000))
     hidden_dim: int = option(64, "LSTM width", _between(1, 4096))
     latent_dim: int = option(32, "VAE latent size", _between(1, 4096))
     embedding_dim: int = option(8, "net_g input embedding size", _between(1, 4096))
@@ -276,4 +278,10 @@ RECIPES = {
     # fine-tuning from the pretrained weights (cross-validation folds and the shipped model)
     "finetune": Config(n_epochs=10, lr=0.001, rotate=True, mirror=True, grad_clip=1.0,
                        init_checkpoint="checkpoints/pretrained", **SHIPPED_MODEL),
+    # the second family (posepred/simlpe.py): pretrained on CMU, fine-tuned per fold, skeleton step on
+    "simlpe_pretrain": Config(model="simlpe", train_split="mocap", window_stride=2, n_epochs=20, lr=0.001,
+                              batch_size=128, rotate=True, mirror=True, skeleton=True,
+                              checkpoint_dir="checkpoints/simlpe/pretrained"),
+    "simlpe": Config(model="simlpe", n_epochs=20, lr=0.0003, batch_size=128, rotate=True, mirror=True, skeleton=True,
+                     init_checkpoint="checkpoints/simlpe/pretrained"),
 }

@@ -41,6 +41,7 @@ from .evaluate import (
     sample_rows,
     vim_curves,
 )
+from .forecasters import family
 from .metrics import ACTIVE_KL_NATS
 from .results import PUBLISHED_TEST_ROW, ResultRow, label_of, load_results, rows_by_id, save_results
 from .trainer import Trainer
@@ -141,7 +142,8 @@ def cross_validate(config: Config, split: Scenes | None = None, n_samples: int =
             yield held_out, trainer.model, fold
 
     def scored() -> CVResult:
-        return score_folds(split, trained_folds(), n_samples, config.seed, config.window_stride, start, config.model)
+        samples = n_samples if family(config.model).samples else 0
+        return score_folds(split, trained_folds(), samples, config.seed, config.window_stride, start, config.model)
 
     if root is None:
         return scored()

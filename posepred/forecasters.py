@@ -29,6 +29,7 @@ class Family:
 
     build: Callable[[Config], torch.nn.Module]
     loss: Callable
+    samples: bool = True  # whether its models draw samples (predict(..., n_samples=K))
 
 
 def _derpof() -> Family:
@@ -44,7 +45,18 @@ def _derpof() -> Family:
     return Family(build, loss)
 
 
-FAMILIES: dict[str, Callable[[], Family]] = {"derpof": _derpof}
+def _simlpe() -> Family:
+    from .simlpe import SiMLPe, simlpe_loss
+
+    def build(config: Config) -> torch.nn.Module:
+        return SiMLPe(config.mlp_blocks, config.residual_damping, config.skeleton)
+
+    def loss(model, batch, config: Config, epoch: int = 0):
+        return simlpe_loss(model, batch.observed, batch.future)
+    return Family(build, loss, samples=False)
+
+
+FAMILIES: dict[str, Callable[[], Family]] = {"derpof": _derpof, "simlpe": _simlpe}
 
 
 class Ensemble:
