@@ -4,6 +4,7 @@
     python benchmarks/ablations.py --only skeleton # experiments whose name contains the text (prints only)
     python benchmarks/ablations.py --seeds 2       # fewer seeds per experiment (prints only)
     python benchmarks/ablations.py --jobs 2        # experiments in 2 processes (one torch thread each)
+    python benchmarks/ablations.py --only siMLPe --update  # rerun some: their rows replaced, the others kept
 
 Each experiment changes some fields of the shipped 'finetune' recipe and runs the same
 leave-one-sequence-out cross-validation as `posepred cv` once per fine-tuning seed; numbers are out
@@ -34,7 +35,7 @@ from posepred.evaluate import baseline_rows
 from posepred.files import atomic_write_text
 from posepred.mocap import load_corpus_windows
 from posepred.report import ablations_markdown
-from posepred.results import ResultRow, save_results
+from posepred.results import ResultRow, load_results, save_results
 from posepred.trainer import Trainer
 
 PAPER, PRETRAIN, FINETUNE = RECIPES["paper"], RECIPES["pretrain"], RECIPES["finetune"]
@@ -62,6 +63,7 @@ EXPERIMENTS = [
                PRETRAIN.replace(prior_mean_loss=False)),
     Experiment("previous recipe: the paper's VAE, no skeleton step, no other person (own pretraining)",
                FINETUNE.replace(**PREVIOUS), PRETRAIN.replace(**PREVIOUS)),
+    Experiment("second family: siMLPe-style MLP, skeleton step, pretrained on CMU", RECIPES["simlpe"]),
     Experiment("paper Config, random init, 30 epochs", PAPER.replace(n_epochs=30), seeds=1),
     Experiment("paper Config + residual over damped velocity, random init, 30 epochs",
                PAPER.replace(n_epochs=30, residual_damping=0.8), seeds=1),
@@ -97,16 +99,18 @@ def summarise(experiment: Experiment, results) -> ResultRow:
     """One row from the cross-validation results of each seed."""
     seeds = len(results)
     per_seed = []
+    sampled = f"{results[0].name}_best_of_20" in results[0].rows
     for result in results:
-        metrics = dict(result.rows["derpof"].metrics)
-        metrics["best_of_20_vim_mean"] = result.rows["derpof_best_of_20"].metrics["vim_mean"]
-        metrics["apd_cm"] = result.diversity.get("apd_cm", 0.0)
-        latent = result.latent()
-        metrics["active_latent_dims"] = latent["mean"] if latent else float("nan")
+        metrics = dict(result.rows[result.name].metrics)
+        if sampled:
+            metrics["best_of_20_vim_mean"] = result.rows[f"{result.name}_best_of_20"].metrics["vim_mean"]
+            metrics["apd_cm"] = result.diversity.get("apd_cm", 0.0)
+            latent = result.latent()
+            metrics["active_latent_dims"] = latent["mean"] if latent else float("nan")
         per_seed.append(metrics)
-    keys = [*SUMMARISED, "best_of_20_vim_mean", "apd_cm", "active_latent_dims"]
+    keys = [*SUMMARISED, *(("best_of_20_vim_mean", "apd_cm", "active_latent_dims") if sampled else ())]
     summary = {k: float(np.mean([m[k] for m in per_seed])) for k in keys}
-    for k in ("vim_mean", "vim_900", "best_of_20_vim_mean"):
+    for k in ("vim_mean", "vim_900", *(("best_of_20_vim_mean",) if sampled else ())):
         summary[f"{k}_sd"] = statistics.stdev([m[k] for m in per_seed]) if seeds > 1 else 0.0
     summary["seeds"] = seeds
     return ResultRow(experiment_id(experiment.name), experiment.name, summary)
@@ -124,6 +128,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=None, help="seeds per experiment (default: each one's own)")
     parser.add_argument("--jobs", type=int, default=1, help="experiments run in this many processes")
     parser.add_argument("--results", default=None, help="results directory (default: results/)")
+    parser.add_argument("--update", action="store_true",
+                        help="with --only: replace the chosen experiments' rows in ablations.json, keep the others")
     args = parser.parse_args()
     valid = load_split("valid")
     baselines = baseline_rows(valid)  # computed here, never copied: the rows to beat
@@ -137,10 +143,15 @@ def main() -> None:
             seconds[row.id] = round(spent, 1)
             m = row.metrics
             print(f"{experiment.name}: mean14 {m['vim_mean']:.2f} +- {m['vim_mean_sd']:.2f}, 900 ms "
-                  f"{m['vim_900']:.2f}, best-of-20 {m['best_of_20_vim_mean']:.2f}, better than damped on "
-                  f"{m['samples_better_than_damped']:.1f}/36, {spent:.0f} s", flush=True)
-    if not args.only and args.seeds is None:
-        results = Path(args.results) if args.results else paths.results_dir()
+                  f"{m['vim_900']:.2f}, best-of-20 {m.get('best_of_20_vim_mean', float('nan')):.2f}, better than "
+                  f"damped on {m['samples_better_than_damped']:.1f}/36, {spent:.0f} s", flush=True)
+    results = Path(args.results) if args.results else paths.results_dir()
+    if args.update and args.seeds is None:  # the chosen experiments' rows replace theirs; the others stay
+        earlier, extra = load_results(results / "ablations.json")
+        ids = list(dict.fromkeys([*extra["experiments"], *(r.id for r in rows)]))
+        merged = {**{k: v for k, v in earlier.items() if k in ids}, **{r.id: r for r in rows}}
+        rows, seconds = [merged[i] for i in ids], {**extra.get("seconds", {}), **seconds}
+    if (args.update or not args.only) and args.seeds is None:
         save_results(results / "ablations.json", baselines + rows, experiments=[r.id for r in rows],
                      seconds=seconds, notes=NOTES, command="python benchmarks/ablations.py --jobs 2")
         atomic_write_text(results / "ablations.md", ablations_markdown(results / "ablations.json"))

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .data import N_OBSERVED, WINDOW, SomofSplit, Track, stitch_tracks
+from .data import N_OBSERVED, WINDOW, Scenes, Track, stitch_tracks
 from .errors import DataError
 from .skeleton import N_JOINTS, mirror_permutation
 
@@ -146,7 +146,7 @@ def as_window_set(windows) -> WindowSet:
     return windows if isinstance(windows, WindowSet) else WindowSet.from_arrays(windows)
 
 
-def split_windows(split: SomofSplit, include=None, exclude=None, stride: int = 1):
+def split_windows(split: Scenes, include=None, exclude=None, stride: int = 1):
     """Training windows of the selected sequences of ``split``, persons paired by frame: a
     :class:`WindowSet` (``np.asarray`` of it gives ``(W, 30, 13, 3)``)."""
     return WindowSet.from_tracks(stitch_tracks(split.subset(split.sample_mask(include, exclude))), stride)
