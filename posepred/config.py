@@ -278,10 +278,10 @@ RECIPES = {
     # fine-tuning from the pretrained weights (cross-validation folds and the shipped model)
     "finetune": Config(n_epochs=10, lr=0.001, rotate=True, mirror=True, grad_clip=1.0,
                        init_checkpoint="checkpoints/pretrained", **SHIPPED_MODEL),
-    # the second family (posepred/simlpe.py): pretrained on CMU, fine-tuned per fold, skeleton step on
+    # the second family (posepred/simlpe.py): pretrained on CMU, fine-tuned per fold; a correction to the
+    # last pose (no residual over damped velocity, no skeleton step: both measured worse for it)
     "simlpe_pretrain": Config(model="simlpe", train_split="mocap", window_stride=2, n_epochs=20, lr=0.001,
-                              batch_size=128, rotate=True, mirror=True, skeleton=True,
-                              checkpoint_dir="checkpoints/simlpe/pretrained"),
-    "simlpe": Config(model="simlpe", n_epochs=20, lr=0.0003, batch_size=128, rotate=True, mirror=True, skeleton=True,
+                              batch_size=128, rotate=True, mirror=True, checkpoint_dir="checkpoints/simlpe/pretrained"),
+    "simlpe": Config(model="simlpe", n_epochs=20, lr=0.0003, batch_size=128, rotate=True, mirror=True,
                      init_checkpoint="checkpoints/simlpe/pretrained"),
 }

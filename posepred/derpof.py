@@ -152,10 +152,10 @@ def derpof_loss(predicted: torch.Tensor, future: torch.Tensor, observed: torch.T
 
     ``predicted`` and ``future`` positions ``(B, F, 13, 3)``, ``observed (B, T, 13, 3)``; ``kl`` the KL
     term in nats (summed over latent dimensions, averaged over the batch). Returns the loss and its
-    named terms."""
+    named terms (detached tensors: no ``.item()`` here, so the loss compiles without graph breaks)."""
     predicted_global, predicted_local = future_velocities(observed, predicted)
     true_global, true_local = future_velocities(observed, future)
     global_mse = torch.mean((predicted_global - true_global) ** 2)  # net_g: squared error of the hip velocity
     local_l2 = (predicted_local - true_local).norm(dim=-1).mean()  # net_l: Euclidean error per joint and frame
     loss = global_mse + local_weight * (local_l2 + kl_weight * kl)
-    return loss, {"global_mse": global_mse.item(), "local_l2": local_l2.item(), "kl": float(kl.detach())}
+    return loss, {"global_mse": global_mse.detach(), "local_l2": local_l2.detach(), "kl": kl.detach()}

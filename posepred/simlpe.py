@@ -94,4 +94,4 @@ def simlpe_loss(model: SiMLPe, observed: torch.Tensor, future: torch.Tensor, vel
     velocity = (torch.diff(torch.cat([last, predicted], 1), dim=1)
                 - torch.diff(torch.cat([last, future], 1), dim=1)).norm(dim=-1).mean()
     loss = position + velocity_weight * velocity
-    return loss, {"position": position.item(), "velocity": velocity.item()}, predicted
+    return loss, {"position": position.detach(), "velocity": velocity.detach()}, predicted

@@ -86,7 +86,9 @@ class Trainer:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
             self.optimizer.step()
             n = len(batch.observed)  # every value is a mean over sequences: weighted by size, they add up
-            for key, value in {"loss": loss.item(), **terms, **summary(predicted.detach(), batch.future)}.items():
+            values = {"loss": loss.item(), **{k: float(v) for k, v in terms.items()},
+                      **summary(predicted.detach(), batch.future)}
+            for key, value in values.items():
                 sums[key] = sums.get(key, 0.0) + value * n
             count += n
         return {f"train_{k}": v / count for k, v in sums.items()}
@@ -99,7 +101,7 @@ class Trainer:
             return {}
         self.model.eval()
         loss, terms, predicted = self.family.loss(self.model, self.valid, self.config, self.epoch)
-        record = {"valid_loss": loss.item(), **{f"valid_{k}": v for k, v in terms.items()},
+        record = {"valid_loss": loss.item(), **{f"valid_{k}": float(v) for k, v in terms.items()},
                   **{f"valid_{k}": v for k, v in summary(predicted, self.valid.future).items()}}
         if hasattr(self.model, "kl_per_dimension"):
             kl = self.model.kl_per_dimension(self.valid.observed, self.valid.future).tolist()

@@ -82,6 +82,7 @@ def test_the_loss_names_its_terms_and_matches_the_formula():
     perfect, terms = derpof_loss(future, future, observed, kl)
     assert terms["global_mse"] == terms["local_l2"] == 0 and perfect.item() == pytest.approx(0.1 * 0.01 * kl.item())
     loss, terms = derpof_loss(future + torch.randn_like(future), future, observed, kl)
+    terms = {k: float(v) for k, v in terms.items()}
     assert set(terms) == {"global_mse", "local_l2", "kl"} and min(terms.values()) > 0
     assert loss.item() == pytest.approx(terms["global_mse"] + 0.1 * (terms["local_l2"] + 0.01 * terms["kl"]), rel=1e-5)
 

@@ -41,7 +41,7 @@ def test_it_trains_saves_and_loads_like_derpof(valid, tmp_path):
     from posepred.windows import split_windows
 
     config = RECIPES["simlpe"].replace(init_checkpoint=None, mlp_blocks=4, n_epochs=3, batch_size=16, dev="cpu",
-                                       window_stride=5, checkpoint_dir=str(tmp_path))
+                                       window_stride=5, skeleton=True, checkpoint_dir=str(tmp_path))
     held = valid.subset(valid.sample_mask(include=["courtyard_hug_00"]))
     trainer = Trainer(config, split_windows(valid, exclude=["courtyard_hug_00"], stride=5), held.observed,
                       held.future, progress=False)
@@ -53,6 +53,6 @@ def test_it_trains_saves_and_loads_like_derpof(valid, tmp_path):
     torch.testing.assert_close(saved.model.predict(observed), trainer.model.predict(observed))
     from posepred.metrics import bone_drift
 
-    predicted = saved.model.predict(observed).numpy()  # the recipe keeps the skeleton step on
+    predicted = saved.model.predict(observed).numpy()  # the skeleton step, switched on here
     assert bone_drift(predicted, held.observed[:, :, -1].reshape(-1, 13, 3))["bone_drift_max"] < 1e-3
     assert Config.from_json(config.to_json()) == config
