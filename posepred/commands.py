@@ -185,11 +185,11 @@ def run_valid(args) -> int:
     pngs = save_frame_pngs(split.observed[args.sample, [args.person]], split.future[args.sample, [args.person]],
                            scored.predictions[args.sample, [args.person]], args.visualizations)
     if args.json:
-        print_json({"predictor": "derpof", "scored_with": scored.scoring.label,
+        print_json({"predictor": "derpof", "scored_with": scored.scoring.label, "device": str(on),
                     "is_validation": scored.scoring.is_validation, **scores})
     else:
         print(format_table({label_of("derpof"): scores}))
-        print(f"loss (deterministic z) {scored.loss:.5f}; {scored.scoring.label}")
+        print(f"loss (deterministic z) {scored.loss:.5f}; {scored.scoring.label}; device {on}")
     print(f"{len(pngs)} PNGs of sample {args.sample} person {args.person} in {args.visualizations}/",
           file=sys.stderr if args.json else sys.stdout)
     return 0

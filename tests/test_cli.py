@@ -296,3 +296,23 @@ def test_an_empty_train_sequences_list_trains_on_nothing_not_everything(capsys, 
                          "--checkpoint-dir", str(tmp_path / "run"))
     assert code == 2 and "no training windows" in err
     assert "every valid sequence is used for training" not in out + err and "validating on 36" in out
+
+
+def test_every_command_defaults_to_dev_auto_and_says_which_device_it_chose(capsys, tmp_path, monkeypatch):
+    import torch
+
+    from posepred.cli import build_parser
+    from posepred.config import Config
+    from posepred.runtime import resolve_device
+
+    assert Config().dev == "auto"
+    for command in (["evaluate"], ["valid"], ["test"]):
+        assert build_parser().parse_args(command).dev == "auto"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # a machine without a GPU: the CPU
+    assert resolve_device("auto").type in ("cpu", "mps")
+    code, out, _ = run(capsys, "test", "--checkpoint-dir", "checkpoints/derpof/folds/courtyard_hug_00",
+                       "--out", str(tmp_path / "out.json"))
+    assert code == 0 and "device cpu" in out
+    code, out, _ = run(capsys, "train", "--train_split", "valid", "--n_epochs", "1", "--window_stride", "30",
+                       "--hidden_dim", "8", "--checkpoint-dir", str(tmp_path / "run"))
+    assert code == 0 and "device cpu" in out
