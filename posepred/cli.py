@@ -108,7 +108,8 @@ def path_text(value: str) -> str:
 
 def add_common(parser: argparse.ArgumentParser, checkpoint_default: str | None = "checkpoints") -> None:
     parser.add_argument("--data", dest="data_dir", default=argparse.SUPPRESS, type=path_text, metavar="DIR",
-                        help="SoMoF data directory (default: $POSEPRED_DATA, else the repository's somof_data_3dpw/)")
+                        help="SoMoF data directory (default: $POSEPRED_DATA, else the repository's somof_data_3dpw/); "
+                        "cv also takes an .npz of your own scenes")
     if checkpoint_default is not None:
         parser.add_argument("--checkpoint-dir", "--checkpoint_dir", dest="checkpoint_dir",
                             default=argparse.SUPPRESS, type=path_text, metavar="DIR",

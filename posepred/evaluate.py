@@ -66,6 +66,8 @@ def predict(model, observed, n_samples: int | None = None, device=None) -> np.nd
     """Run a forecaster (:mod:`posepred.forecasters`) on scenes: ``(N, 2, 16, 13, 3)`` ->
     ``(N, 2, 14, 13, 3)``, or ``(K, N, 2, 14, 13, 3)`` with ``n_samples=K``; each person's partner is
     the other person of the scene."""
+    if isinstance(model, torch.nn.Module):
+        model.eval()  # a prediction never draws dropout
     parameter = next(model.parameters(), None) if isinstance(model, torch.nn.Module) else None
     dtype = parameter.dtype if parameter is not None else torch.float64
     device = device or (parameter.device if parameter is not None else "cpu")

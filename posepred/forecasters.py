@@ -6,6 +6,8 @@ A forecaster here is an object with
 
 ``observed (B, T, 13, 3)`` in metres (``partner``: the other person of each scene, same shape, or
 None) -> ``(B, F, 13, 3)``, or ``(K, B, F, 13, 3)`` with ``n_samples=K`` for forecasters that sample.
+A forecaster that is a ``torch.nn.Module`` gets tensors in its weights' dtype and device and is put
+in eval mode; any other gets float64 tensors on the CPU (cast them for a network inside).
 Cross-validation, scoring, results and the report need nothing more. A *learned* family also
 registers how to build its ``torch.nn.Module`` from a :class:`~posepred.config.Config` and its
 training loss, so :class:`posepred.trainer.Trainer` and :mod:`posepred.checkpoint` work for it.

@@ -12,7 +12,8 @@ VIM_COLUMNS = COLUMNS[:6]
 DRIFT_COLUMNS = ("bone_drift_mean", "bone_drift_max", "bone_drift_over_10", "edge_drift_over_10")
 HEADERS = {"vim_100": "100ms", "vim_240": "240ms", "vim_500": "500ms", "vim_640": "640ms", "vim_900": "900ms",
            "vim_mean": "mean14", "ade_rms": "ADE rms", "fde_rms": "FDE rms", "ade_mpjpe": "ADE mpjpe",
-           "fde_mpjpe": "FDE mpjpe", "bone_drift_mean": "bone drift mean %", "bone_drift_max": "max %",
+           "fde_mpjpe": "FDE mpjpe", "samples_better_than_damped": "better than damped",
+           "bone_drift_mean": "bone drift mean %", "bone_drift_max": "max %",
            "bone_drift_over_10": "frames >10% %", "edge_drift_over_10": "all edges >10% %"}
 NOTES = {
     "vim": "VIM in cm",
