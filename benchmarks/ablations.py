@@ -63,7 +63,7 @@ EXPERIMENTS = [
                PRETRAIN.replace(prior_mean_loss=False)),
     Experiment("previous recipe: the paper's VAE, no skeleton step, no other person (own pretraining)",
                FINETUNE.replace(**PREVIOUS), PRETRAIN.replace(**PREVIOUS)),
-    Experiment("second family: siMLPe-style MLP, skeleton step, pretrained on CMU", RECIPES["simlpe"]),
+    Experiment("second family: siMLPe-style MLP, pretrained on CMU", RECIPES["simlpe"]),
     Experiment("paper Config, random init, 30 epochs", PAPER.replace(n_epochs=30), seeds=1),
     Experiment("paper Config + residual over damped velocity, random init, 30 epochs",
                PAPER.replace(n_epochs=30, residual_damping=0.8), seeds=1),

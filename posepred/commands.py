@@ -248,7 +248,8 @@ def run_cv(args) -> int:
         else:
             names = [checkpoint.load(Path(resolve_relative(d)) / split.sequence_names[0]).config.model
                      for d in args.folds]
-            name, label = "ensemble", "ensemble of " + " and ".join(names) + " (equal weights)"
+            name = "ensemble"
+            label = None if names == ["derpof", "simlpe"] else "ensemble of " + " and ".join(names) + " (equal weights)"
             folds = load_ensemble_folds(split, args.folds, on)
         samples = args.samples if len(args.folds) == 1 and family(name).samples else 0
         result = score_folds(split, folds, samples, config.seed, config.window_stride, name=name, label=label)

@@ -181,7 +181,7 @@ def with_other_forecasters(rows: dict[str, ResultRow], results: Path) -> dict[st
     ``valid_cv_<name>.json`` (same data, same folds)."""
     merged = {k: v for k, v in rows.items() if not k.startswith("derpof_best_of_")}
     others = {}
-    for path in sorted(results.glob("valid_cv_*.json")):
+    for path in sorted(results.glob("valid_cv_*.json"), key=lambda p: (p.stem.endswith("ensemble"), p.name)):
         other_rows, extra = load_results(path)
         name = extra.get("forecaster", path.stem.removeprefix("valid_cv_"))
         others[name] = other_rows[name]

@@ -26,6 +26,8 @@ MARKDOWN_BREAKERS = ("\n", "\r", "<!--", "-->", "|")
 # Stable ids of the predictors (result files and code use these) and their display labels.
 LABELS = {
     "derpof": "DeRPoF (deterministic z)",
+    "simlpe": "siMLPe-style MLP (second family)",
+    "ensemble": "ensemble: DeRPoF and siMLPe-style MLP, equal weights",
     "damped_velocity": f"damped velocity {DEFAULT_DAMPING:g}",
     "damped_velocity_fitted": "damped velocity, factor fitted per fold",
     "constant_velocity": "constant velocity",
