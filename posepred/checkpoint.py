@@ -33,7 +33,7 @@ import torch
 
 from .config import Config
 from .errors import CheckpointError, ConfigError
-from .files import atomic_write_bytes, make_dir, read_regular_file
+from .files import atomic_write_bytes, make_dir, read_regular_file, refuse_special
 from .forecasters import build_model
 from .paths import resolve_relative
 
@@ -55,14 +55,30 @@ class Checkpoint:
     history: list = field(default_factory=list)
 
 
-def _digest(config: dict, weights: dict[str, torch.Tensor]) -> str:
+def _digest(config: dict, weights: dict[str, torch.Tensor], rest=None) -> str:
+    """sha256 of the config, the weights and ``rest`` (training state and history)."""
     digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
-    for name in sorted(weights):
-        tensor = weights[name].detach()
-        digest.update(f"{name}:{tensor.dtype}:{tensor.layout}:{tensor.device.type}:{list(tensor.shape)}".encode())
-        if tensor.layout == torch.strided and tensor.device.type != "meta" and tensor.numel():
-            digest.update(tensor.cpu().contiguous().view(torch.uint8).numpy().tobytes())  # check_weights refuses others
+    _feed(digest, weights)
+    _feed(digest, rest)
     return digest.hexdigest()
+
+
+def _feed(digest, value) -> None:
+    """Every tensor's name, dtype, shape and bytes, and every other value's repr, in a fixed order."""
+    if isinstance(value, dict):
+        for key in sorted(value, key=str):
+            digest.update(f"{key!r}:".encode())
+            _feed(digest, value[key])
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _feed(digest, item)
+    elif isinstance(value, torch.Tensor):
+        tensor = value.detach()
+        digest.update(f"{tensor.dtype}:{tensor.layout}:{tensor.device.type}:{list(tensor.shape)}".encode())
+        if tensor.layout == torch.strided and tensor.device.type != "meta" and tensor.numel():
+            digest.update(tensor.cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())  # others: refused
+    else:
+        digest.update(repr(value).encode())
 
 
 def save(directory: str | Path, model: torch.nn.Module, config: Config, training: dict | None = None,
@@ -75,11 +91,14 @@ def save(directory: str | Path, model: torch.nn.Module, config: Config, training
     weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     values = json.loads(config.to_json())
     content = {"format": FORMAT, "config": values, "model": weights, "training": training,
-               "history": list(history or []), "sha256": _digest(values, weights)}
+               "history": list(history or [])}
+    content["sha256"] = _digest(values, weights, [training, content["history"]])
     buffer = io.BytesIO()
     torch.save(content, buffer)
     own = None if lock is not None and lock.covers(directory) else DirectoryLock(directory).acquire()
     try:
+        for name in (FILE, CONFIG):  # both targets checked before either is written
+            refuse_special(directory / name, CheckpointError)
         atomic_write_bytes(directory / FILE, buffer.getvalue(), CheckpointError)
         atomic_write_bytes(directory / CONFIG, (config.to_json() + "\n").encode(), CheckpointError)
     finally:
@@ -144,8 +163,8 @@ def read(directory: str | Path) -> tuple[Path, dict]:
     if not isinstance(config, dict) or not isinstance(weights, dict) or \
             not all(isinstance(v, torch.Tensor) for v in weights.values()):
         raise CheckpointError(f"{path}: its config or weights are missing")
-    if content.get("sha256") != _digest(config, weights):
-        raise CheckpointError(f"{path}: its config or weights do not match their sha256 (modified or corrupted)")
+    if content.get("sha256") != _digest(config, weights, [content.get("training"), content.get("history")]):
+        raise CheckpointError(f"{path}: its content does not match its sha256 (modified or corrupted)")
     return path, content
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 from pathlib import Path
 
@@ -53,13 +54,24 @@ def _files(directory: Path) -> tuple[dict[str, bytes], bool]:
     names = ("checkpoint_g.pt", "checkpoint_l.pt", "config.json", "training_state.pt", "history.json")
     files = {n: read_regular_file(directory / n, MAX_BYTES, CheckpointError) for n in names
              if (directory / n).exists() or (directory / n).is_symlink()}
-    if (directory / "manifest.json").exists():
-        manifest = json.loads(read_regular_file(directory / "manifest.json", 1 << 20, CheckpointError))
-        for name, entry in manifest.get("files", {}).items():
-            if hashlib.sha256(files.get(name, b"")).hexdigest() != entry.get("sha256"):
-                raise CheckpointError(f"{directory / name}: does not match manifest.json (torn or modified)")
-        return files, True
-    return files, False
+    if not (directory / "manifest.json").exists():
+        return files, False
+    manifest = _json(directory / "manifest.json", read_regular_file(directory / "manifest.json", 1 << 20,
+                                                                      CheckpointError))
+    entries = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(entries, dict) or not all(isinstance(e, dict) for e in entries.values()):
+        raise CheckpointError(f"{directory / 'manifest.json'}: not a manifest of files and sha256 sums")
+    for name, entry in entries.items():
+        if hashlib.sha256(files.get(name, b"")).hexdigest() != entry.get("sha256"):
+            raise CheckpointError(f"{directory / name}: does not match manifest.json (torn or modified)")
+    return files, {"checkpoint_g.pt", "checkpoint_l.pt", "config.json"} <= set(entries)
+
+
+def _json(path: Path, data: bytes):
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise CheckpointError(f"{path}: not JSON ({type(exc).__name__})") from None
 
 
 def _load(path: Path, data: bytes):
@@ -80,13 +92,16 @@ def _optimizer(state: dict, old_names: list[str], new_names: list[str]) -> dict:
 
 def convert(directory: str | Path) -> tuple[Path, bool]:
     """Write ``directory/checkpoint.pt`` from the earlier layout found there; returns its path and
-    whether the old files were verified by a manifest. The old files are left in place."""
+    whether a manifest verified the weights and config. The old weight files stay; ``config.json`` becomes
+    the readable copy of the converted config; a directory that already holds ``checkpoint.pt`` is refused."""
     directory = Path(directory)
+    if os.path.lexists(directory / checkpoint.FILE):
+        raise CheckpointError(f"{directory / checkpoint.FILE}: already here (converted before?); nothing done")
     files, verified = _files(directory)
     for name in ("checkpoint_g.pt", "checkpoint_l.pt", "config.json"):
         if name not in files:
             raise CheckpointError(f"{directory / name}: missing; not a checkpoint of the earlier layout")
-    values = json.loads(files["config.json"])
+    values = _json(directory / "config.json", files["config.json"])
     if not isinstance(values, dict):
         raise CheckpointError(f"{directory / 'config.json'}: not a config")
     values = {**OLD_DEFAULTS, **{k: v for k, v in values.items() if k not in DROPPED_FIELDS}}
@@ -107,7 +122,14 @@ def convert(directory: str | Path) -> tuple[Path, bool]:
     training, history = None, []
     if "training_state.pt" in files:
         training = _load(directory / "training_state.pt", files["training_state.pt"])
+        optimizer = training.get("optimizer") if isinstance(training, dict) else None
+        if not isinstance(optimizer, dict) or not isinstance(optimizer.get("state"), dict) or \
+                not isinstance(optimizer.get("param_groups"), list):
+            raise CheckpointError(f"{directory / 'training_state.pt'}: not a training state with an optimiser")
         history = training.pop("history", [])
-        training["optimizer"] = _optimizer(training["optimizer"], old_names, [n for n, _ in model.named_parameters()])
+        try:
+            training["optimizer"] = _optimizer(optimizer, old_names, [n for n, _ in model.named_parameters()])
+        except (KeyError, TypeError, AttributeError, IndexError) as exc:
+            raise CheckpointError(f"{directory / 'training_state.pt'}: unusable optimiser state ({exc!r})") from None
     path = checkpoint.save(directory, model, config, training, history)
     return path, verified

@@ -41,6 +41,7 @@ from .evaluate import (
     sample_rows,
     vim_curves,
 )
+from .files import refuse_special
 from .forecasters import family
 from .metrics import ACTIVE_KL_NATS
 from .results import PUBLISHED_TEST_ROW, ResultRow, label_of, load_results, rows_by_id, save_results
@@ -214,6 +215,8 @@ def write_cv_results(result: CVResult, split: Scenes, out_dir: str | Path, comma
 
     suffix = "" if result.name == "derpof" else f"_{result.name}"
     path = Path(out_dir) / f"{split.name}_cv{suffix}.json"
+    for target in (path, path.with_suffix(".md")):  # both checked before either is written
+        refuse_special(target)
     data = {"name": split.name, "fingerprint": split.fingerprint(), "samples": len(split),
             "sequences": split.sequence_names}
     if path.exists() and not overwrite:

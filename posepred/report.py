@@ -26,7 +26,7 @@ import numpy as np
 
 from .data import N_FUTURE, read_bytes
 from .errors import DataError, PosepredError
-from .files import atomic_write_bytes, atomic_write_text
+from .files import atomic_write_bytes, atomic_write_text, refuse_special
 from .results import MAX_RESULTS_MB, ResultRow, load_results
 from .tables import COLUMNS, DRIFT_COLUMNS, VIM_COLUMNS, format_table, format_value
 
@@ -390,6 +390,8 @@ def report(results: Path, documents: Path | list[Path] | None, check: bool = Fal
             print(f"{path}: disagrees with {results}/*.json (run `posepred report`)", file=sys.stderr)
         print(f"{len(expected) - len(stale)} of {len(expected)} generated files agree with {results}/*.json")
         return 1 if stale else 0
+    for target in [*stale, *([results / "vim_vs_horizon.png"] if figure_png is not None else [])]:
+        refuse_special(target, DataError)  # every target checked before anything is written
     for path in stale:
         atomic_write_text(path, expected[path])
         print(f"wrote {path}")

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .baselines import DEFAULT_DAMPING
-from .data import parse_json, read_bytes
+from .data import parse_json
 from .errors import DataError
-from .files import atomic_write_text
+from .files import atomic_write_text, read_regular_file
 
 PUBLISHED_TEST_ROW = {  # Parsaeifard et al. 2021, SoMoF 3DPW test server; VIM only
     "vim_100": 19.53, "vim_240": 36.89, "vim_500": 68.29, "vim_640": 85.45, "vim_900": 118.21}
@@ -119,7 +119,9 @@ def load_results(path: str | Path) -> tuple[dict[str, ResultRow], dict]:
     path = Path(path)
     if not os.path.lexists(path):
         raise DataError(f"{path}: results file not found")
-    value = parse_json(path, read_bytes(path, MAX_RESULTS_MB << 20, "results files"))
+    # a results file is ours: a symbolic link in its place is refused, never followed
+    value = parse_json(path, read_regular_file(path, MAX_RESULTS_MB << 20, DataError,
+                                               too_large=f"larger than the {MAX_RESULTS_MB} MB cap on results files"))
     if not isinstance(value, dict) or not isinstance(value.get("rows"), list):
         raise DataError(f"{path}: expected an object with a 'rows' list")
     rows = [ResultRow.from_dict(r, str(path)) for r in value.pop("rows")]
