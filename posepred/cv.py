@@ -16,6 +16,7 @@ generated from the JSON. The out-of-fold predictions go to a file of their own o
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -200,6 +201,10 @@ def is_somof_valid(split: Scenes) -> bool:
     return split.name == "valid" and split.fingerprint() == SOMOF_VALID
 
 
+def _without_overwrite(command: str) -> str:
+    return " ".join(part for part in command.split() if part != "--overwrite")
+
+
 def default_results_dir(split: Scenes, root: Path) -> Path:
     """``root`` for the SoMoF valid split, ``root/<name>`` for any other data: never each other's files."""
     return root if is_somof_valid(split) else root / split.name
@@ -219,13 +224,16 @@ def write_cv_results(result: CVResult, split: Scenes, out_dir: str | Path, comma
         refuse_special(target)
     data = {"name": split.name, "fingerprint": split.fingerprint(), "samples": len(split),
             "sequences": split.sequence_names}
-    if path.exists() and not overwrite:
+    if os.path.lexists(path) and not overwrite:  # only the same command on the same data replaces a result
         try:
-            earlier = load_results(path)[1].get("data", {})
+            earlier = load_results(path)[1]
         except DataError:
             earlier = {}
-        if earlier.get("fingerprint") != data["fingerprint"]:
-            raise OptionError(f"{path}: holds results of other data ({earlier.get('name', 'unknown')}); write "
+        if earlier.get("data", {}).get("fingerprint") != data["fingerprint"]:
+            raise OptionError(f"{path}: holds results of other data ({earlier.get('data', {}).get('name', 'unknown')});"
+                              " write these elsewhere with --results DIR, or replace them with --overwrite")
+        if _without_overwrite(earlier.get("command", "")) != _without_overwrite(command):
+            raise OptionError(f"{path}: holds the results of another run (`{earlier.get('command', '?')}`); write "
                               "these elsewhere with --results DIR, or replace them with --overwrite")
     save_results(path, result.rows.values(), split=split.name, forecaster=result.name, data=data, command=command,
                  seconds=round(result.seconds, 1), per_sequence=[r.to_dict() for r in result.per_sequence.values()],

@@ -221,7 +221,14 @@ class Scenes:
             check_split_name(sequence)  # a sequence name becomes a folder name (cv --save-folds)
         if frame_numbers is None:  # each sample a track of its own: far apart in a sequence of its own
             frame_numbers = (np.arange(len(observed))[:, None] * 10 * WINDOW + np.arange(N_OBSERVED)) * 2
-        return cls(name, observed, future, sequences, np.asarray(frame_numbers, dtype=np.int64))
+        try:
+            frame_numbers = np.asarray(frame_numbers, dtype=np.int64)
+        except (ValueError, TypeError, OverflowError):
+            raise DataError(f"{name}: frame_numbers are not whole numbers") from None
+        if frame_numbers.shape != (len(observed), N_OBSERVED):
+            raise DataError(f"{name}: frame_numbers shaped {list(frame_numbers.shape)}, expected "
+                            f"[{len(observed)}, {N_OBSERVED}] (the image number of each observed frame)")
+        return cls(name, observed, future, sequences, frame_numbers)
 
     @classmethod
     def load_npz(cls, path: str | os.PathLike) -> Scenes:
@@ -231,8 +238,14 @@ class Scenes:
         data = read_bytes(path)
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+                unpacked = sum(info.file_size for info in npz.zip.infolist())
+                if unpacked > max_json_bytes():  # the cap holds for what it unpacks to, not just the file
+                    raise DataError(f"{path}: unpacks to {unpacked / (1 << 20):.0f} MB, more than the "
+                                    f"{max_json_bytes() / (1 << 20):.0f} MB cap (raise it with POSEPRED_MAX_JSON_MB)")
                 arrays = {k: npz[k] for k in ("observed", "future", "sequences", "frame_numbers") if k in npz}
-        except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        except DataError:
+            raise
+        except (ValueError, OSError, zipfile.BadZipFile, EOFError, MemoryError) as exc:
             raise DataError(f"{path}: not a readable .npz of arrays ({type(exc).__name__})") from None
         missing = [k for k in ("observed", "sequences") if k not in arrays]
         if missing:

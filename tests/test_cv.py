@@ -178,3 +178,24 @@ def test_cv_folds_refuses_training_options(cv_run, tmp_path, capsys):
                  "--results", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "drop --hidden_dim --n_epochs" in err and "--seed" not in err and not list(tmp_path.iterdir())
+
+
+def test_a_result_is_replaced_only_by_the_same_command_or_with_overwrite(cv_run, valid, tmp_path):
+    write_cv_results(cv_run[0], valid, tmp_path, command="posepred cv --folds shipped")
+    before = (tmp_path / "valid_cv.json").read_bytes()
+    with pytest.raises(OptionError, match="results of another run .*posepred cv --folds shipped.*--overwrite"):
+        write_cv_results(cv_run[0], valid, tmp_path, command="posepred cv --n_epochs 1")
+    assert (tmp_path / "valid_cv.json").read_bytes() == before
+    write_cv_results(cv_run[0], valid, tmp_path, command="posepred cv --folds shipped --overwrite")  # the same run
+
+
+def test_own_data_with_bad_frame_numbers_or_a_bomb_is_one_error(valid, tmp_path, monkeypatch):
+    from posepred.errors import DataError
+
+    with pytest.raises(DataError, match="frame_numbers shaped \\[3, 3\\]"):
+        Scenes.from_arrays("mine", valid.observed, valid.future, valid.sequences, np.zeros((3, 3)))
+    np.savez_compressed(tmp_path / "bomb.npz", observed=np.zeros((40000, 2, 16, 13, 3)),
+                        sequences=np.array(["a"] * 40000))
+    monkeypatch.setenv("POSEPRED_MAX_JSON_MB", "1")
+    with pytest.raises(DataError, match="unpacks to .* more than the 1 MB cap"):
+        Scenes.load_npz(tmp_path / "bomb.npz")
