@@ -22,6 +22,7 @@ import os
 import sys
 import traceback
 import typing
+import warnings
 
 from .commands import COMMANDS, config_from_args  # noqa: F401  (config_from_args: part of the CLI's API)
 from .config import RECIPES, Config
@@ -241,6 +242,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = argv  # the command line, for result files that say how to reproduce them
     debug = args.debug or os.environ.get(ENV_DEBUG, "") not in ("", "0")
+    warnings.formatwarning = lambda message, *_, **__: f"posepred {args.command}: warning: {one_line(str(message))}\n"
     try:
         configure_threads(args.threads)
         return COMMANDS[args.command](args)

@@ -132,6 +132,8 @@ def cross_validate(config: Config, split: Scenes | None = None, n_samples: int =
     split = split or load_split(config.valid_split, config.data_dir)
     root = Path(checkpoint_root) if checkpoint_root else None
 
+    fingerprints = split.sequence_fingerprints()
+
     def trained_folds() -> Iterator[tuple[str, object, Config]]:
         for held_out in tqdm(split.sequence_names, desc="folds", disable=not progress):
             mask = split.sample_mask(include=[held_out])
@@ -140,6 +142,7 @@ def cross_validate(config: Config, split: Scenes | None = None, n_samples: int =
             fold = fold_config(config, split, held_out, root)
             trainer = Trainer(fold, windows, held.observed, held.future, callbacks=callbacks,
                               save=root is not None, progress=progress, overwrite=overwrite)
+            trainer.trained_on = [f for s, f in fingerprints.items() if s != held_out]  # what it learnt from
             trainer.fit()
             yield held_out, trainer.model, fold
 

@@ -196,13 +196,18 @@ class Scenes:
     def __len__(self) -> int:
         return len(self.observed)
 
-    def fingerprint(self) -> str:
-        """sha256 of the poses and sequence names: which data a result came from."""
+    def fingerprint(self, names: bool = True) -> str:
+        """sha256 of the poses (and the sequence names): which data a result came from."""
         digest = hashlib.sha256()
         for array in (self.observed, self.future if self.future is not None else np.zeros(0)):
             digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
-        digest.update("\n".join(self.sequences).encode())
+        if names:
+            digest.update("\n".join(self.sequences).encode())
         return digest.hexdigest()
+
+    def sequence_fingerprints(self) -> dict[str, str]:
+        """Each sequence's poses as a sha256, without its name: a renamed copy has the same one."""
+        return {s: self.subset(self.sample_mask(include=[s])).fingerprint(names=False) for s in self.sequence_names}
 
     @classmethod
     def from_arrays(cls, name: str, observed, future, sequences, frame_numbers=None) -> Scenes:

@@ -266,11 +266,13 @@ def predict_folds(split: Scenes, folds: Iterable[tuple[str, object, Config]], n_
 def load_folds(split: Scenes, folds_dir: str | Path, device="cpu") -> Iterator[tuple[str, object, Config]]:
     """For each sequence of ``split``: the model in ``folds_dir/<sequence>/``, checked not to have
     been trained on that sequence."""
+    fingerprints = split.sequence_fingerprints()
     for sequence in split.sequence_names:
         saved = checkpoint.load(Path(folds_dir) / sequence, device)
         model, config = saved.model, saved.config
-        if sequence in seen_sequences(config, split):
-            raise CheckpointError(f"{folds_dir}/{sequence}: this fold model was trained on {sequence}")
+        trained_on = (saved.training or {}).get("trained_on", [])
+        if sequence in seen_sequences(config, split) or fingerprints[sequence] in trained_on:
+            raise CheckpointError(f"{folds_dir}/{sequence}: this fold model was trained on {sequence}'s poses")
         yield sequence, model, config
 
 

@@ -60,6 +60,7 @@ class Trainer:
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             self.optimizer, factor=config.scheduler_factor, patience=config.scheduler_patience)
         self.epoch, self.history, self.saved_epoch, self.changes = 0, [], None, {}
+        self.trained_on: list[str] = []  # sha256 of each sequence trained on (cross-validation sets it)
         if config.load_checkpoint:
             resume(self, config.checkpoint_dir)
 
@@ -115,6 +116,8 @@ class Trainer:
                  "generator": self.generator.get_state()}
         if self.device.type == "cuda":
             state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        if self.trained_on:
+            state["trained_on"] = list(self.trained_on)
         return state
 
     def kept(self) -> str:

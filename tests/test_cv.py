@@ -199,3 +199,14 @@ def test_own_data_with_bad_frame_numbers_or_a_bomb_is_one_error(valid, tmp_path,
     monkeypatch.setenv("POSEPRED_MAX_JSON_MB", "1")
     with pytest.raises(DataError, match="unpacks to .* more than the 1 MB cap"):
         Scenes.load_npz(tmp_path / "bomb.npz")
+
+
+def test_a_fold_model_is_refused_on_poses_it_trained_on_whatever_their_name(cv_run, valid):
+    from posepred.errors import CheckpointError
+
+    _, root = cv_run
+    swap = {"courtyard_hug_00": "courtyard_dancing_00", "courtyard_dancing_00": "courtyard_hug_00"}
+    renamed = Scenes.from_arrays("other", valid.observed, valid.future, [swap.get(s, s) for s in valid.sequences],
+                                 valid.frame_numbers)
+    with pytest.raises(CheckpointError, match="was trained on courtyard_.*'s poses"):
+        out_of_fold(renamed, root / "folds")
