@@ -2,6 +2,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import base64
+import io
+
 import numpy as np
 import pytest
 
@@ -32,7 +35,8 @@ def test_sequence_frames_and_viewer(valid):
     assert len(frames) == 30 and set(frames[20]) == {"truth", "prediction"}
     assert len(viz.sequence_frames(valid.observed[0], None, valid.future[0])) == 30
     widget = viz.frame_viewer(valid.observed[:3], valid.future[:3], valid.future[:3])
-    slider, (elevation, azimuth), image = widget.children[2], widget.children[3].children, widget.children[4]
+    slider, elevation, azimuth = (widget.controls[k] for k in ("frame", "elevation", "azimuth"))
+    image = widget.image
     assert slider.max == 29
     first = image.value
     assert first[:8] == b"\x89PNG\r\n\x1a\n"  # rendered off-screen into an Image widget, no Output widget
@@ -41,6 +45,61 @@ def test_sequence_frames_and_viewer(valid):
     before = image.value
     elevation.value, azimuth.value = 0, 90
     assert image.value != before
+
+
+def test_viewer_picture_is_shown_at_its_own_size_beside_compact_controls(valid):
+    """A 400-pixel PNG stretched to a 964-pixel output looked blurred and pushed the controls off screen."""
+    from PIL import Image
+
+    widget = viz.frame_viewer(valid.observed[:2], valid.future[:2], valid.future[:2])
+    with Image.open(io.BytesIO(widget.image.value)) as picture:
+        width, height = picture.size
+    assert (width, height) == tuple(round(inches * viz.PNG_DPI) for inches in viz.VIEWER_SIZE) == (360, 360)
+    assert (widget.image.width, widget.image.height) == (str(width), str(height))
+    assert (widget.image.layout.width, widget.image.layout.height) == (f"{width}px", f"{height}px")
+    # the controls: two columns of 270 px above the picture, so both fit a 1000 x 700 window
+    assert all(control.layout.width == "270px" for control in widget.controls.values())
+    assert widget.children[-1] is widget.image and len(widget.children[0].children) == 2
+
+
+def test_viewer_output_is_the_same_live_and_under_an_executor(valid):
+    """Saving the notebook after a run must not change it: the fixed model id and the starting
+    picture make one output, and an executor (no stdin) gets no widget, so no widget state is saved."""
+    args = valid.observed[:2], valid.future[:2], valid.future[:2]
+    live = viz.frame_viewer(*args, model_id="test-viewer", interactive=True)
+    static = viz.frame_viewer(*args, model_id="test-viewer", interactive=False)
+    assert isinstance(static, viz.StaticViewer) and live.model_id == "test-viewer"
+    bundle = live._repr_mimebundle_()
+    assert bundle == static._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == "test-viewer"
+    assert base64.b64decode(bundle["image/png"]) == live.image.value
+    # the cell runs again: the new viewer takes the id, the old one is closed
+    again = viz.frame_viewer(*args, model_id="test-viewer", interactive=True)
+    assert again.model_id == "test-viewer" and live.comm is None and live.image.comm is None
+    again.close()
+
+
+def test_executor_is_detected_by_its_request_without_stdin(monkeypatch):
+    import IPython
+
+    class Kernel:
+        def __init__(self, allow_stdin):
+            self.allow_stdin = allow_stdin
+
+        def get_parent(self, channel=None):
+            return {"content": {"allow_stdin": self.allow_stdin}}
+
+    class Shell:
+        kernel = None
+
+    shell = Shell()
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    assert not viz.executor_is_running()  # a script or a test: no kernel
+    shell.kernel = Kernel(allow_stdin=True)  # JupyterLab, Notebook, VS Code
+    assert not viz.executor_is_running()
+    shell.kernel = Kernel(allow_stdin=False)  # nbconvert, nbclient, nbval, papermill
+    assert viz.executor_is_running()
+    assert isinstance(viz.frame_viewer(np.zeros((1, 1, 16, 13, 3))), viz.StaticViewer)
 
 
 def test_viewer_cell_does_not_use_output_widgets(valid, monkeypatch):
@@ -71,13 +130,31 @@ def test_filmstrip_wraps_into_rows(valid):
     assert figure.axes[0].get_xlabel() == "x (m)"
 
 
+def test_filmstrip_of_chosen_frames(valid):
+    figure = viz.filmstrip(valid.observed[0], valid.future[0], valid.future[0], frames=[15, 29])
+    assert [ax.get_title() for ax in figure.axes] == ["frame 15 observed", "frame 29 future"]
+    with pytest.raises(ValueError, match="frames"):
+        viz.filmstrip(valid.observed[0], valid.future[0], None, frames=[30])
+
+
+def test_a_skeleton_is_one_line_per_person(valid):
+    """Fourteen bones in one line (gaps between them) draw several times faster than 14 lines."""
+    fig, ax = viz.new_axes()
+    viz.draw_skeletons(ax, valid.observed[0, :, 0], "tab:blue")
+    assert len(ax.lines) == 2
+    x, z, y = ax.lines[0].get_data_3d()
+    a, b = viz.BONES[3]
+    assert np.allclose([x[9], y[9], z[9]], valid.observed[0, 0, 0, a]) and np.isnan(x[11])
+    assert np.allclose([x[10], y[10], z[10]], valid.observed[0, 0, 0, b])
+
+
 def test_filmstrip_gif_and_curves(valid, tmp_path):
     figure = viz.filmstrip(valid.observed[0], valid.future[0], None, every=5)
     assert len(figure.axes) == 6
     path = viz.save_gif(valid.observed[0, :1], valid.future[0, :1], valid.future[0, :1], tmp_path / "a.gif", fps=10)
     from PIL import Image
     with Image.open(path) as gif:
-        assert gif.n_frames == 30
+        assert gif.n_frames == 30 and gif.size == (320, 320)
     curves = viz.plot_vim_curves({"a": np.arange(14), "b": np.ones(14)})
     assert len(curves.axes[0].lines) == 2 + 5
 
@@ -87,8 +164,7 @@ def test_viewer_steps_through_samples(valid):
     future = valid.future[:2]
     samples = future[None] + rng.normal(0, 0.05, size=(3, *future.shape))
     widget = viz.frame_viewer(valid.observed[:2], future, future, samples=samples)
-    sample, person, which = widget.children[0].children
-    image, slider = widget.children[4], widget.children[2]
+    which, image, slider = widget.controls["prediction"], widget.image, widget.controls["frame"]
     assert [label for label, _ in which.options] == ["deterministic (z = 0)", "sample 1 of 3", "sample 2 of 3",
                                                      "sample 3 of 3"]
     slider.value = 29  # a future frame, where the prediction is drawn
@@ -97,8 +173,8 @@ def test_viewer_steps_through_samples(valid):
     assert image.value[:8] == b"\x89PNG\r\n\x1a\n" and image.value != deterministic
     which.value = -1
     assert image.value == deterministic  # back to z = 0: the same picture
-    # without samples the viewer keeps its two dropdowns
-    assert len(viz.frame_viewer(valid.observed[:2], future, future).children[0].children) == 2
+    # without samples the prediction dropdown is there but disabled
+    assert viz.frame_viewer(valid.observed[:2], future, future).controls["prediction"].disabled
 
 
 def test_viewer_refuses_samples_of_another_split(valid):
