@@ -10,6 +10,9 @@ $(PY):
 	# torch 2.13 first: on our CI machine it resolves to the CPU build (no CUDA download)
 	$(PY) -m pip install "torch==2.13.*"
 	$(PY) -m pip install -e ".[dev]"
+	# `jupyter nbconvert --execute --inplace` then saves no execution timestamps (git status stays clean)
+	mkdir -p $(VENV)/etc/jupyter
+	echo '{"ExecutePreprocessor": {"record_timing": false}}' > $(VENV)/etc/jupyter/jupyter_nbconvert_config.json
 
 setup: $(PY)
 
