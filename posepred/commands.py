@@ -28,6 +28,7 @@ from .evaluate import (
     row,
     write_poses_json,
 )
+from .files import refuse_special
 from .forecasters import family
 from .paths import resolve_relative
 from .results import check_finite, label_of
@@ -130,8 +131,10 @@ def run_evaluate(args) -> int:
 
 
 def training_data(config: Config):
-    """Training windows and validation scenes for a config: the valid split's held-out sequences
-    (:func:`posepred.evaluate.held_out_sequences`) validate, never a sequence trained on."""
+    """Training windows, validation scenes and the sha256 of each sequence trained on, for a config:
+    the valid split's held-out sequences (:func:`posepred.evaluate.held_out_sequences`) validate, never
+    a sequence trained on."""
+    trained_on = []
     if config.train_split == "mocap":
         from .mocap import load_corpus_windows
         windows = load_corpus_windows(config.corpus, config.window_stride)
@@ -144,12 +147,14 @@ def training_data(config: Config):
                                 "run `posepred cv` for cross-validation on valid instead") from exc
             raise
         windows = split_windows(train, config.train_sequences, config.exclude_sequences, config.window_stride)
+        used = train.subset(train.sample_mask(config.train_sequences, config.exclude_sequences))
+        trained_on = list(used.sequence_fingerprints().values())
     valid = load_split(config.valid_split, config.data_dir if config.train_split != "mocap" else None)
     include = held_out_sequences(config, valid)
     if include == []:
         tqdm.write("note: every valid sequence is used for training, so no validation metrics are shown")
-        return windows, None
-    return windows, valid.subset(valid.sample_mask(include=include))
+        return windows, None, trained_on
+    return windows, valid.subset(valid.sample_mask(include=include)), trained_on
 
 
 def run_train(args, base: Config | None = None) -> int:
@@ -158,12 +163,13 @@ def run_train(args, base: Config | None = None) -> int:
         # resuming: the saved run's settings, with only the options given on this command line changed
         config = config_from_args(args, checkpoint.load(config.checkpoint_dir).config)
     on = device(config.dev)  # an unavailable device fails here, before the data is loaded
-    windows, valid = training_data(config)
+    windows, valid, trained_on = training_data(config)
     print(f"training on {len(windows)} person windows of '{config.train_split}'"
           + (f", validating on {len(valid)} '{config.valid_split}' samples" if valid is not None else "")
           + f"; device {on}, {configure_threads(getattr(args, 'threads', None))} torch thread(s)")
     trainer = Trainer(config, windows, *(() if valid is None else (valid.observed, valid.future)),
                       callbacks=[lambda record: tqdm.write(format_record(record))], overwrite=args.overwrite)
+    trainer.trained_on = trainer.trained_on or trained_on  # kept from a resumed run, else what this one learns from
     trainer.fit()
     print(f"checkpoints in {config.checkpoint_dir}/")
     return 0
@@ -220,7 +226,7 @@ def scenes(config: Config):
 
 
 def run_cv(args) -> int:
-    from .cv import cross_validate, default_results_dir, score_folds, write_cv_results
+    from .cv import cross_validate, default_results_dir, results_path, score_folds, write_cv_results
 
     config = config_from_args(args, RECIPES[args.recipe])
     if args.init is not None:
@@ -231,8 +237,17 @@ def run_cv(args) -> int:
     split = scenes(config)
     results = Path(args.results) if args.results else default_results_dir(split, paths.results_dir())
     writable_folder(results, "--results")  # before any training, not after it
+    command = shlex.join(["posepred", *getattr(args, "argv", ["cv"])])
+    name = "ensemble" if args.folds and len(args.folds) > 1 else None
+    if name is None:
+        name = (checkpoint.load(Path(resolve_relative(args.folds[0])) / split.sequence_names[0]).config.model
+                if args.folds else config.model)
+    target = results_path(split, results, name, command, args.overwrite)  # refused now, not after training
     if args.predictions:
         writable_folder(Path(args.predictions).parent, "--predictions")
+        refuse_special(Path(args.predictions))
+        if Path(args.predictions).resolve() in (target.resolve(), target.with_suffix(".md").resolve()):
+            raise OptionError(f"--predictions {args.predictions}: that is the results file; choose another name")
     on = device(config.dev)
     if args.folds:
         training = {f.name for f in dataclasses.fields(Config)} - FOLDS_FIELDS
@@ -243,12 +258,10 @@ def run_cv(args) -> int:
         print(f"scoring the fold models in {' and '.join(args.folds)} (<sequence>/ each; no training); device {on}, "
               f"{threads} torch thread(s)")
         if len(args.folds) == 1:
-            name = checkpoint.load(Path(resolve_relative(args.folds[0])) / split.sequence_names[0]).config.model
             folds, label = load_folds(split, resolve_relative(args.folds[0]), on), None
         else:
             names = [checkpoint.load(Path(resolve_relative(d)) / split.sequence_names[0]).config.model
                      for d in args.folds]
-            name = "ensemble"
             label = None if names == ["derpof", "simlpe"] else "ensemble of " + " and ".join(names) + " (equal weights)"
             folds = load_ensemble_folds(split, args.folds, on)
         samples = args.samples if len(args.folds) == 1 and family(name).samples else 0
@@ -259,7 +272,6 @@ def run_cv(args) -> int:
               + f"; device {on}, {threads} torch thread(s)")
         result = cross_validate(config, split, n_samples=args.samples, checkpoint_root=args.save_folds,
                                 overwrite=args.overwrite)
-    command = shlex.join(["posepred", *getattr(args, "argv", ["cv"])])
     written = write_cv_results(result, split, results, command=command, overwrite=args.overwrite)
     if args.predictions:
         written.append(write_poses_json(args.predictions, result.predictions))

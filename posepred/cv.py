@@ -152,6 +152,9 @@ def cross_validate(config: Config, split: Scenes | None = None, n_samples: int =
 
     if root is None:
         return scored()
+    for folder in (root, root / "folds", *(root / "folds" / s for s in split.sequence_names)):
+        if folder.is_symlink():  # fold models are written into these: never through a link to elsewhere
+            raise CheckpointError(f"{folder}: is a symbolic link; refusing to write fold models through it")
     with DirectoryLock(root):  # one cv run per --save-folds folder at a time
         if not overwrite:
             taken = [s for s in split.sequence_names if holds_a_run(root / "folds" / s)]
@@ -221,24 +224,31 @@ def write_cv_results(result: CVResult, split: Scenes, out_dir: str | Path, comma
     same file are replaced only with ``overwrite``."""
     from .report import write_cv_markdown
 
-    suffix = "" if result.name == "derpof" else f"_{result.name}"
+    path = results_path(split, out_dir, result.name, command, overwrite)
+    data = {"name": split.name, "fingerprint": split.fingerprint(), "samples": len(split),
+            "sequences": split.sequence_names}
+    save_results(path, result.rows.values(), split=split.name, forecaster=result.name, data=data, command=command,
+                 seconds=round(result.seconds, 1), per_sequence=[r.to_dict() for r in result.per_sequence.values()],
+                 vim_per_frame=result.curves, diversity=result.diversity, latent=result.latent())
+    return [path, write_cv_markdown(path, path.with_suffix(".md"))]
+
+
+def results_path(split: Scenes, out_dir: str | Path, name: str, command: str, overwrite: bool = False) -> Path:
+    """Where :func:`write_cv_results` writes ``name``'s results, checked before any work: no special
+    file in the way, and only the same command on the same data replaces a result (else ``overwrite``)."""
+    suffix = "" if name == "derpof" else f"_{name}"
     path = Path(out_dir) / f"{split.name}_cv{suffix}.json"
     for target in (path, path.with_suffix(".md")):  # both checked before either is written
         refuse_special(target)
-    data = {"name": split.name, "fingerprint": split.fingerprint(), "samples": len(split),
-            "sequences": split.sequence_names}
-    if os.path.lexists(path) and not overwrite:  # only the same command on the same data replaces a result
+    if os.path.lexists(path) and not overwrite:
         try:
             earlier = load_results(path)[1]
         except DataError:
             earlier = {}
-        if earlier.get("data", {}).get("fingerprint") != data["fingerprint"]:
+        if earlier.get("data", {}).get("fingerprint") != split.fingerprint():
             raise OptionError(f"{path}: holds results of other data ({earlier.get('data', {}).get('name', 'unknown')});"
                               " write these elsewhere with --results DIR, or replace them with --overwrite")
         if _without_overwrite(earlier.get("command", "")) != _without_overwrite(command):
             raise OptionError(f"{path}: holds the results of another run (`{earlier.get('command', '?')}`); write "
                               "these elsewhere with --results DIR, or replace them with --overwrite")
-    save_results(path, result.rows.values(), split=split.name, forecaster=result.name, data=data, command=command,
-                 seconds=round(result.seconds, 1), per_sequence=[r.to_dict() for r in result.per_sequence.values()],
-                 vim_per_frame=result.curves, diversity=result.diversity, latent=result.latent())
-    return [path, write_cv_markdown(path, path.with_suffix(".md"))]
+    return path

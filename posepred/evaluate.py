@@ -28,7 +28,7 @@ import torch
 from . import checkpoint
 from .baselines import DEFAULT_DAMPING, PREDICTORS, damped_velocity
 from .config import Config
-from .data import N_FUTURE, Scenes
+from .data import MAX_COORDINATE, N_FUTURE, Scenes
 from .errors import CheckpointError, DataError
 from .files import atomic_write_text
 from .forecasters import Ensemble, family
@@ -154,6 +154,9 @@ def write_poses_json(path: str | Path, poses: np.ndarray, n_scenes: int | None =
         raise DataError(f"{path}: {len(poses)} scenes predicted, the input has {n_scenes}")
     if not np.isfinite(poses).all():
         raise DataError(f"{path}: predictions contain NaN or Inf; nothing written")
+    if np.abs(poses).max() > MAX_COORDINATE:
+        raise DataError(f"{path}: predictions reach {np.abs(poses).max():.3g} m, implausible for a person "
+                        "(a broken checkpoint?); nothing written")
     path = Path(path)
     atomic_write_text(path, json.dumps(flat_poses(poses).tolist()))
     return path

@@ -68,6 +68,7 @@ def resume(trainer, directory) -> None:
     trainer.scheduler.factor = trainer.config.scheduler_factor
     trainer.scheduler.patience = trainer.config.scheduler_patience
     trainer.epoch, trainer.history, trainer.saved_epoch = epoch, list(saved.history), epoch
+    trainer.trained_on = list(state.get("trained_on", []))
     trainer.changes = {k: [a, b] for k, (a, b) in changed.items() if k not in QUIET + KEPT}
     messages = [f"{k} {a!r} -> {b!r} applied" for k, (a, b) in changed.items()
                 if k not in ("n_epochs", "load_checkpoint", "checkpoint_dir") + KEPT]

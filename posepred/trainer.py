@@ -152,6 +152,10 @@ class Trainer:
                     self.epoch, self.changes = self.epoch + 1, {}
                     self.history.append(record)
                     if lock:
+                        try:  # weights a load would refuse are never saved over the last good ones
+                            checkpoint.check_weights(directory, self.model, self.model.state_dict())
+                        except CheckpointError as exc:
+                            raise TrainingDiverged(f"epoch {self.epoch}: {str(exc).split(': ', 2)[-1]}") from None
                         checkpoint.save(directory, self.model, self.config, self.state_dict(), self.history, lock)
                         self.saved_epoch = self.epoch
                     bar.set_postfix(loss=f"{record['train_loss']:.4f}",
