@@ -245,11 +245,14 @@ def test_faults_found_by_an_adversarial_run_are_one_line_errors(capsys, tmp_path
     assert code == 2 and "POSEPRED_THREADS" in err and len(err.strip().splitlines()) == 1
 
 
-def test_a_malformed_thread_variable_does_not_break_the_import():
-    env = {**__import__("os").environ, "POSEPRED_THREADS": "abc"}
+def test_a_malformed_thread_variable_is_left_to_the_command_line(capsys, monkeypatch):
+    env = {**__import__("os").environ, "POSEPRED_THREADS": "abc", "OMP_NUM_THREADS": "2"}
     result = subprocess.run([sys.executable, "-c", "import posepred, torch; print(torch.get_num_threads())"],
                             capture_output=True, text=True, env=env, timeout=120)
-    assert result.returncode == 0 and result.stdout.strip() == "1"
+    assert result.returncode == 0 and result.stdout.strip() == "2"  # importing posepred changes nothing
+    monkeypatch.setenv("POSEPRED_THREADS", "abc")
+    code, _, err = run(capsys, "evaluate")
+    assert code == 2 and "POSEPRED_THREADS" in err
 
 
 def test_resume_refuses_another_window_stride(capsys, tmp_path):

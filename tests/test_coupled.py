@@ -24,13 +24,6 @@ def test_shapes_and_the_forecaster_protocol():
     assert predict(model, scenes).shape == (3, 2, 14, 13, 3)
 
 
-def test_translation_equivariance():
-    model = CoupledLSTM().double().eval()
-    observed = torch.randn(4, 16, 13, 3, dtype=torch.float64)
-    shift = torch.tensor([2.0, -1.0, 40.0], dtype=torch.float64)
-    torch.testing.assert_close(model.predict(observed + shift), model.predict(observed) + shift)
-
-
 def test_about_the_size_of_the_paper_model():
     coupled, paper = n_parameters(CoupledLSTM()), n_parameters(DeRPoF())
     assert coupled == 132_439 and paper == 133_962

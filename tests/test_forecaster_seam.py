@@ -49,3 +49,20 @@ def test_a_forecaster_that_cannot_sample_gets_no_best_of_rows(valid):
     result = cross_validate_forecaster("zero", lambda windows: Extrapolation(0.0), valid, progress=False)
     assert not any("best_of" in k for k in result.rows)
     assert result.rows["zero"].metrics["vim_900"] == pytest.approx(result.rows["zero_velocity"].metrics["vim_900"])
+
+
+@pytest.mark.parametrize("family", ["derpof", "shipped derpof", "simlpe", "coupled"])
+def test_every_learned_family_is_translation_equivariant(family):
+    from posepred.additions import DeRPoFPlus
+    from posepred.coupled import CoupledLSTM
+    from posepred.simlpe import SiMLPe
+
+    torch.manual_seed(0)
+    model = {"derpof": DeRPoFPlus, "simlpe": SiMLPe, "coupled": CoupledLSTM,
+             "shipped derpof": lambda: DeRPoFPlus(residual_damping=0.8, skeleton=True, vae="conditional")}[family]()
+    model = model.double().eval()
+    if family == "simlpe":
+        torch.nn.init.normal_(model.spatial_out.weight, std=0.1)  # as if trained: its output layer starts at zero
+    observed = torch.randn(5, 16, 13, 3, dtype=torch.float64)
+    shift = torch.tensor([3.0, -1.0, 250.0], dtype=torch.float64)
+    torch.testing.assert_close(model.predict(observed + shift), model.predict(observed) + shift)
