@@ -28,6 +28,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .baselines import damped_displacement
 from .derpof import (
     N_FUTURE,
     DeRPoF,
@@ -53,10 +54,7 @@ class OutputSteps(nn.Module):
 
     def forward(self, positions: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
         if self.residual_damping is not None:  # 1. add the damped extrapolation: step k moves f**k * v
-            velocity = observed[:, -1] - observed[:, -2]
-            powers = self.residual_damping ** torch.arange(1, positions.shape[1] + 1, dtype=positions.dtype,
-                                                           device=positions.device)
-            positions = positions + torch.cumsum(powers, 0).view(1, -1, 1, 1) * velocity.unsqueeze(1)
+            positions = positions + damped_displacement(observed, self.residual_damping, positions.shape[1])
         if self.skeleton:  # 2. keep every rigid bone at its last observed length
             positions = enforce_bone_lengths(positions, rigid_bone_lengths(observed[:, -1]))
         return positions

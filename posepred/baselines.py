@@ -11,15 +11,19 @@ from .metrics import vim_per_frame
 DEFAULT_DAMPING = 0.8
 
 
+def damped_displacement(observed: torch.Tensor, factor: float, n_future: int = N_FUTURE) -> torch.Tensor:
+    """How far damped motion carries the last pose: ``(..., T, 13, 3) -> (..., n_future, 13, 3)``,
+    frame k (1-based) displaced by ``(factor + ... + factor**k) * v`` for the last velocity ``v``."""
+    velocity = observed[..., -1, :, :] - observed[..., -2, :, :]
+    powers = factor ** torch.arange(1, n_future + 1, dtype=observed.dtype, device=observed.device)
+    return torch.cumsum(powers, dim=0).view(-1, 1, 1) * velocity.unsqueeze(-3)
+
+
 def damped_velocity(observed: torch.Tensor, factor: float = DEFAULT_DAMPING,
                     n_future: int = N_FUTURE) -> torch.Tensor:
     """Keep moving with the last velocity ``v``, damped: future step k (1-based) is ``factor**k * v``."""
     observed = torch.as_tensor(observed)
-    last = observed[..., -1, :, :]
-    velocity = last - observed[..., -2, :, :]
-    powers = factor ** torch.arange(1, n_future + 1, dtype=observed.dtype, device=observed.device)
-    offsets = torch.cumsum(powers, dim=0).view(-1, 1, 1)
-    return last.unsqueeze(-3) + offsets * velocity.unsqueeze(-3)
+    return observed[..., -1, :, :].unsqueeze(-3) + damped_displacement(observed, factor, n_future)
 
 
 def zero_velocity(observed: torch.Tensor, n_future: int = N_FUTURE) -> torch.Tensor:

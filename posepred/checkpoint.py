@@ -107,7 +107,8 @@ def save(directory: str | Path, model: torch.nn.Module, config: Config, training
     return directory / FILE
 
 
-def _torch_load(path: Path, data: bytes):
+def torch_load(path: Path, data: bytes):
+    """``torch.load`` of ``data`` (the bytes of ``path``), tensors only; any fault one error naming ``path``."""
     try:
         with warnings.catch_warnings():  # torch warns about sparse tensors before we refuse them
             warnings.simplefilter("ignore")
@@ -156,7 +157,7 @@ def read(directory: str | Path) -> tuple[Path, dict]:
                                   f"checkpoint_l.pt, ...); convert it once with `posepred convert {directory}`")
         raise CheckpointError(f"{path}: no checkpoint here" if directory.is_dir()
                               else f"{directory}: checkpoint directory not found")
-    content = _torch_load(path, read_regular_file(path, MAX_BYTES, CheckpointError))
+    content = torch_load(path, read_regular_file(path, MAX_BYTES, CheckpointError))
     if not isinstance(content, dict) or content.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a posepred checkpoint (format {FORMAT})")
     config, weights = content.get("config"), content.get("model")

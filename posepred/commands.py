@@ -238,10 +238,10 @@ def run_cv(args) -> int:
     results = Path(args.results) if args.results else default_results_dir(split, paths.results_dir())
     writable_folder(results, "--results")  # before any training, not after it
     command = shlex.join(["posepred", *getattr(args, "argv", ["cv"])])
-    name = "ensemble" if args.folds and len(args.folds) > 1 else None
-    if name is None:
-        name = (checkpoint.load(Path(resolve_relative(args.folds[0])) / split.sequence_names[0]).config.model
-                if args.folds else config.model)
+    # the family of each --folds directory (from its first fold model), or the config's
+    families = [checkpoint.load(Path(resolve_relative(d)) / split.sequence_names[0]).config.model
+                for d in args.folds or ()]
+    name = "ensemble" if len(families) > 1 else (families or [config.model])[0]
     target = results_path(split, results, name, command, args.overwrite)  # refused now, not after training
     if args.predictions:
         writable_folder(Path(args.predictions).parent, "--predictions")
@@ -260,9 +260,8 @@ def run_cv(args) -> int:
         if len(args.folds) == 1:
             folds, label = load_folds(split, resolve_relative(args.folds[0]), on), None
         else:
-            names = [checkpoint.load(Path(resolve_relative(d)) / split.sequence_names[0]).config.model
-                     for d in args.folds]
-            label = None if names == ["derpof", "simlpe"] else "ensemble of " + " and ".join(names) + " (equal weights)"
+            joined = " and ".join(families)
+            label = None if families == ["derpof", "simlpe"] else f"ensemble of {joined} (equal weights)"
             folds = load_ensemble_folds(split, args.folds, on)
         samples = args.samples if len(args.folds) == 1 and family(name).samples else 0
         result = score_folds(split, folds, samples, config.seed, config.window_stride, name=name, label=label)

@@ -12,7 +12,6 @@ parameters. The converted checkpoint predicts exactly what the old one did (test
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import re
@@ -74,11 +73,13 @@ def _json(path: Path, data: bytes):
         raise CheckpointError(f"{path}: not JSON ({type(exc).__name__})") from None
 
 
-def _load(path: Path, data: bytes):
-    try:
-        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is one error naming it
-        raise CheckpointError(f"{path}: not a readable torch file ({type(exc).__name__})") from exc
+def _state_dict(path: Path, data: bytes) -> dict:
+    """An old network file: a state dict of tensors named by strings."""
+    state = checkpoint.torch_load(path, data)
+    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                              for k, v in state.items()):
+        raise CheckpointError(f"{path}: not a state dict of tensors")
+    return state
 
 
 def _optimizer(state: dict, old_names: list[str], new_names: list[str]) -> dict:
@@ -112,16 +113,17 @@ def convert(directory: str | Path) -> tuple[Path, bool]:
         raise CheckpointError(str(exc)) from exc
     weights, old_names = {}, []
     for net in ("g", "l"):
-        for old, tensor in _load(directory / f"checkpoint_{net}.pt", files[f"checkpoint_{net}.pt"]).items():
-            old_names.append(new_name(net, old) or f"dropped.{net}.{old}")
-            if new_name(net, old) is not None:
-                weights[new_name(net, old)] = tensor
+        for old, tensor in _state_dict(directory / f"checkpoint_{net}.pt", files[f"checkpoint_{net}.pt"]).items():
+            name = new_name(net, old)
+            old_names.append(name or f"dropped.{net}.{old}")
+            if name is not None:
+                weights[name] = tensor
     model = checkpoint.build_model(config)
     checkpoint.check_weights(directory / "checkpoint_*.pt", model, weights)
     model.load_state_dict(weights)
     training, history = None, []
     if "training_state.pt" in files:
-        training = _load(directory / "training_state.pt", files["training_state.pt"])
+        training = checkpoint.torch_load(directory / "training_state.pt", files["training_state.pt"])
         optimizer = training.get("optimizer") if isinstance(training, dict) else None
         if not isinstance(optimizer, dict) or not isinstance(optimizer.get("state"), dict) or \
                 not isinstance(optimizer.get("param_groups"), list):

@@ -164,7 +164,7 @@ def module_lines(package: Path | None = None) -> dict[str, int]:
     return {p.stem: len(p.read_text(encoding="utf-8").splitlines()) for p in sorted(package.glob("*.py"))}
 
 
-def lines_text(rows=None, extra=None) -> str:
+def lines_text() -> str:
     """The reading order with each file's length, and the package's lines by part."""
     lines = module_lines()
     parts = {"core": CORE, "infrastructure": INFRASTRUCTURE,
@@ -176,34 +176,31 @@ def lines_text(rows=None, extra=None) -> str:
             f"The whole package ({sum(lines.values()):,} lines): {counts}.")
 
 
-def with_other_forecasters(rows: dict[str, ResultRow], results: Path) -> dict[str, ResultRow]:
-    """``rows`` of ``valid_cv.json`` and, after DeRPoF's, the rows of every other forecaster's
-    ``valid_cv_<name>.json`` (same data, same folds)."""
-    merged = {k: v for k, v in rows.items() if not k.startswith("derpof_best_of_")}
+def other_forecasters(results: Path) -> dict[str, ResultRow]:
+    """The row of every other forecaster's ``valid_cv_<name>.json`` (same data, same folds), the
+    ensemble last."""
     others = {}
     for path in sorted(results.glob("valid_cv_*.json"), key=lambda p: (p.stem.endswith("ensemble"), p.name)):
         other_rows, extra = load_results(path)
         name = extra.get("forecaster", path.stem.removeprefix("valid_cv_"))
         others[name] = other_rows[name]
-    order = ["derpof", *others, "derpof_best_of_20"]
-    combined = {**merged, **others, **{k: v for k, v in rows.items() if k == "derpof_best_of_20"}}
-    return {k: combined[k] for k in order if k in combined} | {k: v for k, v in combined.items() if k not in order}
+    return others
 
 
-def _others(rows, results: Path) -> list[str]:
-    """Ids of the other forecasters' rows (:func:`with_other_forecasters`), in order."""
-    return [k for k in with_other_forecasters(rows, results) if k not in rows]
+def beside_derpof(rows: dict[str, ResultRow], results: Path, ids, columns, bold=()) -> str:
+    """:func:`_table` of ``ids`` with the other forecasters' rows right after DeRPoF's."""
+    others = other_forecasters(results)
+    at = ids.index("derpof") + 1
+    return _table(rows | others, [*ids[:at], *others, *ids[at:]], columns, bold)
 
 
-BLOCKS = {  # block name -> (results file or None, renderer)
-    "valid_cv": ("valid_cv.json", lambda rows, extra, results: _table(
-        with_other_forecasters(rows, results), [MAIN_IDS[0], *_others(rows, results), *MAIN_IDS[1:]], VIM_COLUMNS,
-        bold=("derpof",))),
-    "valid_cv_drift": ("valid_cv.json", lambda rows, extra, results: _table(
-        with_other_forecasters(rows, results), [*DRIFT_IDS[:2], *_others(rows, results), *DRIFT_IDS[2:]],
-        DRIFT_COLUMNS)),
+BLOCKS = {  # block name -> (results file or None, renderer of (rows, extra, results dir))
+    "valid_cv": ("valid_cv.json", lambda rows, extra, results: beside_derpof(rows, results, MAIN_IDS, VIM_COLUMNS,
+                                                                             bold=("derpof",))),
+    "valid_cv_drift": ("valid_cv.json", lambda rows, extra, results: beside_derpof(rows, results, DRIFT_IDS,
+                                                                                   DRIFT_COLUMNS)),
     "valid_cv_samples": ("valid_cv.json", lambda rows, extra, results: samples_text(rows, extra)),
-    "bench": ("bench.json", bench_text),
+    "bench": ("bench.json", lambda rows, extra, results: bench_text(rows, extra)),
     "lines": (None, lines_text),
 }
 
@@ -225,9 +222,7 @@ def render_block(name: str, results: Path) -> str:
     filename, render = BLOCKS[name]
     if filename is None:
         return render()
-    if name.startswith("valid_cv_") or name == "valid_cv":
-        return rendered(results / filename, render, *load_results(results / filename), results)
-    return rendered(results / filename, render, *load_results(results / filename))
+    return rendered(results / filename, render, *load_results(results / filename), results)
 
 
 def render_value(file: str, row_id: str, metric: str, results: Path, where: str = "README") -> str:
