@@ -10,7 +10,8 @@ $(PY):
 	# torch 2.13 first: on our CI machine it resolves to the CPU build (no CUDA download)
 	$(PY) -m pip install "torch==2.13.*"
 	$(PY) -m pip install -e ".[dev]"
-	# `jupyter nbconvert --execute --inplace` then saves no execution timestamps (git status stays clean)
+	# `jupyter nbconvert --execute --inplace` then saves no execution timestamps (it may still split a cell's
+	# stdout into several outputs; `make notebooks` saves one per cell and leaves git status clean)
 	mkdir -p $(VENV)/etc/jupyter
 	echo '{"ExecutePreprocessor": {"record_timing": false}}' > $(VENV)/etc/jupyter/jupyter_nbconvert_config.json
 
