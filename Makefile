@@ -10,12 +10,17 @@ $(PY):
 	# torch 2.13 first: on our CI machine it resolves to the CPU build (no CUDA download)
 	$(PY) -m pip install "torch==2.13.*"
 	$(PY) -m pip install -e ".[dev]"
-	# `jupyter nbconvert --execute --inplace` then saves no execution timestamps (it may still split a cell's
-	# stdout into several outputs; `make notebooks` saves one per cell and leaves git status clean)
-	mkdir -p $(VENV)/etc/jupyter
-	echo '{"ExecutePreprocessor": {"record_timing": false}}' > $(VENV)/etc/jupyter/jupyter_nbconvert_config.json
 
-setup: $(PY)
+# the venv's nbconvert config: `jupyter nbconvert --execute --inplace` then saves no execution timestamps
+# and merges each cell's stdout into one output after the run (not in pieces as it arrived), so an
+# executed notebook equals the committed one and git status stays clean
+NBCONVERT_CONFIG = $(VENV)/etc/jupyter/jupyter_nbconvert_config.json
+$(NBCONVERT_CONFIG): Makefile | $(PY)
+	mkdir -p $(dir $@)
+	echo '{"ExecutePreprocessor": {"record_timing": false}, "Exporter": {"preprocessors":' \
+	     '["nbconvert.preprocessors.CoalesceStreamsPreprocessor"]}}' > $@
+
+setup: $(PY) $(NBCONVERT_CONFIG)
 
 # the main job: the shipped DeRPoF (scored out of fold) and the three baselines on valid
 evaluate: setup

@@ -1,7 +1,7 @@
 """Fail when a notebooks/NN_*.py percent script and its .ipynb differ in cells (sources and cell
 tags; outputs aside), or when a notebook carries what JupyterLab would change on opening it (no
 `python3` kernelspec) or what a run should not leave behind (execution timestamps, saved widget
-state)."""
+state, a cell's stdout in several pieces: that records when it arrived, not what it says)."""
 
 import json
 import sys
@@ -28,6 +28,12 @@ def metadata_problems(path: Path) -> list[str]:
     if any("execution" in cell.get("metadata", {}) or "ExecuteTime" in cell.get("metadata", {})
            for cell in notebook["cells"]):
         problems.append(f"{path.name}: cells carry execution timestamps")
+    for number, cell in enumerate(notebook["cells"], 1):
+        outputs = cell.get("outputs", [])
+        if any(a["output_type"] == b["output_type"] == "stream" and a["name"] == b["name"]
+               for a, b in zip(outputs, outputs[1:])):
+            problems.append(f"{path.name}: cell {number} has a stream output in pieces "
+                            "(run `make notebooks`)")
     return problems
 
 
