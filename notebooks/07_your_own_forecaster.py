@@ -101,8 +101,8 @@ for held_out in valid.sequence_names:
     held = valid.subset(valid.sample_mask(include=[held_out]))
     held_poses = torch.as_tensor(np.concatenate([held.observed, held.future], axis=2).reshape(-1, 39))
     nearest = torch.cdist(held_poses.float(), windows.frames.reshape(-1, 39)).min()  # metres over 39 numbers
-    print(f"hold out {held_out:<28} {len(held):2d} samples to predict | train on {len(windows):4d} windows "
-          f"of the other 3 videos | nearest training pose {100 * nearest:5.1f} cm away")
+    print(f"hold out {held_out:<28} {len(held):2d} samples | train on {len(windows):4d} windows | "
+          f"nearest training pose {100 * nearest:5.1f} cm")
 
 # %% [markdown]
 # ## 2. Write your own forecaster

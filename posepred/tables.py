@@ -6,6 +6,8 @@ ADE/FDE in metres) and :func:`posepred.metrics.bone_drift` (%); a missing value 
 
 from __future__ import annotations
 
+import textwrap
+
 COLUMNS = ("vim_100", "vim_240", "vim_500", "vim_640", "vim_900", "vim_mean",
            "ade_rms", "fde_rms", "ade_mpjpe", "fde_mpjpe")
 VIM_COLUMNS = COLUMNS[:6]
@@ -24,6 +26,7 @@ NOTES = {
 }
 
 
+LABEL_WIDTH = 44  # characters; a longer label wraps, so a table fits a notebook 1000 px wide
 COUNTS = ("samples_better_than_damped",)  # metrics that count things: printed as whole numbers
 
 
@@ -48,12 +51,15 @@ def format_table(rows: dict[str, dict[str, float]], markdown: bool = False, colu
             return "| " + " | ".join(f"**{c}**" if name in bold and c != "-" else c for c in cells) + " |"
         lines = ["| predictor | " + " | ".join(headers) + " |", "|---" * (len(headers) + 1) + "|"]
         lines += [line(n) for n in names]
-    else:
-        width = max([9] + [len(n) for n in names])
-        cell = max([9] + [len(h) for h in headers])
-        lines = [f"{'predictor':<{width}}  " + "  ".join(f"{h:>{cell}}" for h in headers)]
-        lines += [f"{n:<{width}}  " + "  ".join(f"{format_value(k, rows[n].get(k)):>{cell}}" for k in columns)
-                  for n in names]
+    else:  # each column as wide as its header or widest value; a long label wraps, its numbers on line 1
+        values = {n: [format_value(k, rows[n].get(k)) for k in columns] for n in names}
+        cells = [max([len(h)] + [len(values[n][i]) for n in names]) for i, h in enumerate(headers)]
+        labels = {n: textwrap.wrap(n, LABEL_WIDTH, subsequent_indent="  ") or [""] for n in names}
+        width = max([len("predictor")] + [len(line) for n in names for line in labels[n]])
+        lines = [f"{'predictor':<{width}}  " + "  ".join(f"{h:>{c}}" for h, c in zip(headers, cells))]
+        for n in names:
+            lines.append(f"{labels[n][0]:<{width}}  " + "  ".join(f"{v:>{c}}" for v, c in zip(values[n], cells)))
+            lines += labels[n][1:]
     kinds = [kind for kind in NOTES if any(k.startswith(kind) or (kind == "bone" and "drift" in k) for k in columns)]
     note = "(" + "; ".join(NOTES[kind] for kind in kinds) + ")"
     return "\n".join(lines) + ("\n\n" if markdown else "\n") + note

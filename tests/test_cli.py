@@ -21,7 +21,7 @@ def run(capsys, *argv):
 def test_evaluate_prints_reference_numbers(capsys):
     code, out, _ = run(capsys, "evaluate", "--predictor", "zero-velocity", "--split", "valid")
     assert code == 0
-    assert "20.90      40.75      71.26      81.84      97.16" in out
+    assert "20.90 40.75 71.26 81.84 97.16" in " ".join(out.split())
 
 
 def test_evaluate_json(capsys):

@@ -12,7 +12,7 @@ from posepred.metrics import (
     vim_at_horizons,
     vim_per_frame,
 )
-from posepred.tables import DRIFT_COLUMNS, format_table
+from posepred.tables import DRIFT_COLUMNS, VIM_COLUMNS, format_table
 
 REFERENCE = {  # VIM cm on valid (README, Command line and Results) at 100/240/500/640/900 ms
     "zero": (zero_velocity, [20.90, 40.75, 71.26, 81.84, 97.16]),
@@ -57,6 +57,18 @@ def test_table_labels_units():
     text = format_table({"x": {"vim_100": 1.0}})
     assert "VIM in cm" in text and "rms" in text and "-" in text
     assert format_table({"x": {"vim_100": 1.0}}, markdown=True).startswith("| predictor |")
+
+
+def test_text_table_fits_a_notebook_and_keeps_every_word():
+    long = "DeRPoF published, TEST split (Parsaeifard et al. 2021; not comparable)"
+    rows = {long: {"vim_100": 19.53, "vim_mean": 123.45}, "damped velocity 0.8": {"vim_100": 10.17}}
+    lines = format_table(rows, columns=VIM_COLUMNS).splitlines()
+    header, first, second, damped = lines[:4]
+    assert max(len(line) for line in lines[:-1]) <= 100  # 1000 px of JupyterLab hold about 110 characters
+    assert first.split()[-6:] == ["19.53", "-", "-", "-", "-", "123.45"]  # the numbers on the label's first line
+    assert second.startswith("  ") and " ".join(first.split()[:-6] + second.split()) == long
+    assert damped.split()[-6:] == ["10.17", "-", "-", "-", "-", "-"]
+    assert {line.index("mean14") + len("mean14") for line in [header]} == {len(first), len(damped)}  # aligned
 
 
 def test_baseline_shapes_and_definitions():
