@@ -39,7 +39,7 @@ from posepred.data import load_split
 from posepred.derpof import derpof_loss, kl_divergence
 from posepred.evaluate import predict
 from posepred.forecasters import build_model
-from posepred.metrics import HORIZON_MS, summary, vim_per_frame
+from posepred.metrics import HORIZON_MS, summary, vim_per_frame, vim_per_sample
 from posepred.motion import (
     combine_global_local,
     hip_centre,
@@ -550,8 +550,8 @@ for sequence in valid.sequence_names:
 
 # %% jupyter={"source_hidden": true}
 # Exercise 5: the gap sample by sample, and a bootstrap interval for its mean.
-per_sample = {name: np.array([vim_per_frame(predicted[i], held.future[i]).mean() for i in range(len(held))])
-              for name, predicted in predictions.items()}  # VIM mean14 of each held-out sample (2 persons), cm
+per_sample = {name: vim_per_sample(predicted, held.future)  # (11,): VIM mean14 of each sample (2 persons), cm
+              for name, predicted in predictions.items()}
 gap = per_sample["decoupled (DeRPoF)"] - per_sample["coupled (one LSTM)"]  # > 0: the coupled network wins
 resampled = np.random.default_rng(0).choice(gap, size=(10_000, len(gap))).mean(axis=1)  # 10,000 bootstraps
 low, high = np.percentile(resampled, [5, 95])

@@ -72,12 +72,16 @@ def summary(prediction, target) -> dict[str, float]:
     return result
 
 
+def vim_per_sample(prediction, target) -> np.ndarray:
+    """VIM in cm of each sample, mean over its persons and frames: ``(N, persons, F, 13, 3)`` -> ``(N,)``.
+    Their mean is ``summary``'s ``vim_mean`` when every sample has the same number of persons."""
+    return (_per_frame(prediction, target).sqrt().reshape(len(target), -1).mean(dim=1) * 100).cpu().numpy()
+
+
 def samples_better_than(predictions, reference, future) -> int:
-    """How many samples ``predictions`` score better than ``reference`` on: mean VIM over the 14
-    frames and both persons, ``(N, 2, F, 13, 3)`` each."""
-    def per_sample(poses):
-        return _per_frame(poses, future).sqrt().reshape(len(future), -1).mean(dim=1)
-    return int((per_sample(predictions) < per_sample(reference)).sum())
+    """How many samples ``predictions`` score better than ``reference`` on (:func:`vim_per_sample`),
+    ``(N, 2, F, 13, 3)`` each."""
+    return int((vim_per_sample(predictions, future) < vim_per_sample(reference, future)).sum())
 
 
 def bone_drift(predictions, last_observed, threshold: float = 0.10) -> dict[str, float]:

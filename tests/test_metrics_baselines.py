@@ -8,9 +8,11 @@ from posepred.metrics import (
     bone_drift,
     mpjpe,
     rms_joint_error,
+    samples_better_than,
     summary,
     vim_at_horizons,
     vim_per_frame,
+    vim_per_sample,
 )
 from posepred.tables import DRIFT_COLUMNS, VIM_COLUMNS, format_table
 
@@ -59,6 +61,15 @@ def test_table_labels_units():
     assert format_table({"x": {"vim_100": 1.0}}, markdown=True).startswith("| predictor |")
 
 
+def test_vim_per_sample_averages_to_the_summary_and_counts_wins(valid):
+    damped, still = damped_velocity(torch.as_tensor(valid.observed)), zero_velocity(torch.as_tensor(valid.observed))
+    per_sample = vim_per_sample(damped, valid.future)
+    assert per_sample.shape == (len(valid),)
+    assert per_sample.mean() == pytest.approx(summary(damped, valid.future)["vim_mean"], rel=1e-12)
+    wins = int((per_sample < vim_per_sample(still, valid.future)).sum())
+    assert samples_better_than(damped, still, valid.future) == wins and 0 < wins < len(valid)
+
+
 def test_text_table_fits_a_notebook_and_keeps_every_word():
     long = "DeRPoF published, TEST split (Parsaeifard et al. 2021; not comparable)"
     rows = {long: {"vim_100": 19.53, "vim_mean": 123.45}, "damped velocity 0.8": {"vim_100": 10.17}}
@@ -68,7 +79,7 @@ def test_text_table_fits_a_notebook_and_keeps_every_word():
     assert first.split()[-6:] == ["19.53", "-", "-", "-", "-", "123.45"]  # the numbers on the label's first line
     assert second.startswith("  ") and " ".join(first.split()[:-6] + second.split()) == long
     assert damped.split()[-6:] == ["10.17", "-", "-", "-", "-", "-"]
-    assert {line.index("mean14") + len("mean14") for line in [header]} == {len(first), len(damped)}  # aligned
+    assert header.index("mean14") + len("mean14") == len(first) == len(damped)  # right-aligned under the header
 
 
 def test_baseline_shapes_and_definitions():
